@@ -1,0 +1,85 @@
+package dev.vllmrouter;
+
+import java.lang.System.Logger.Level;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import dev.vllmrouter.config.RouterConfig;
+import dev.vllmrouter.config.RouterOptions;
+import dev.vllmrouter.config.SettingsSource;
+import dev.vllmrouter.sim.SimWorkerCommand;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** {@code vllm-router [flags]}: validates the flags, waits for a worker as vllm-router does, serves until stopped. */
+@Command(name = "vllm-router", mixinStandardHelpOptions = true, abbreviateSynopsis = true,
+        versionProvider = RouterCommand.Version.class, showDefaultValues = true, sortOptions = false, usageHelpWidth = 120,
+        description = "A high-performance request router for vLLM fleets (drop-in for vllm-project/router).%n"
+                + "Settings: command line > environment (VLLM_ROUTER_<FLAG>) > --config file > defaults.",
+        subcommands = {DemoCommand.class, SimWorkerCommand.class})
+final class RouterCommand implements Callable<Integer> {
+    private static final System.Logger LOG = System.getLogger(RouterCommand.class.getName());
+
+    @Mixin
+    RouterOptions options;
+
+    @Spec
+    CommandSpec spec;
+
+    private final SettingsSource settings;
+
+    RouterCommand(SettingsSource settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    public Integer call() {
+        settings.validateKeys(spec);
+        RouterConfig config = RouterConfig.from(options, spec.commandLine().getParseResult(), settings);
+        LogSetup.configure(config.logLevel(), config.logDir());
+        if (config.workers().isEmpty()) {
+            LOG.log(Level.WARNING, "no --worker-urls given: add workers with POST /add_worker?url=... "
+                    + "(or try 'vllm-router demo' for simulated workers)");
+        } else {
+            LOG.log(Level.INFO, "waiting for a worker to answer /health (up to {0}s)",
+                    config.workerStartupTimeout().toSeconds());
+            if (!RouterApp.awaitWorkers(config)) {
+                LOG.log(Level.WARNING, "no worker became healthy within {0}s; starting anyway",
+                        config.workerStartupTimeout().toSeconds());
+            }
+        }
+        serveUntilStopped(RouterApp.start(config));
+        return 0;
+    }
+
+    /** Blocks until the JVM is asked to stop (SIGTERM, Ctrl-C), then stops {@code app}. */
+    static void serveUntilStopped(AutoCloseable app) {
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                app.close();
+            } catch (Exception e) {
+                LOG.log(Level.WARNING, "stopping: " + e);
+            } finally {
+                stopped.countDown();
+            }
+        }, "vllm-router-shutdown"));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static final class Version implements IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"vllm-router (Java) " + Main.version(),
+                    "JVM: " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"};
+        }
+    }
+}

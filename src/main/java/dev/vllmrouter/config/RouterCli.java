@@ -1,0 +1,59 @@
+package dev.vllmrouter.config;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/**
+ * Parses router flags into a {@link RouterConfig} exactly as the {@code vllm-router} command does (same options,
+ * environment and file precedence, same validation), without running anything: for tests and embedding.
+ */
+public final class RouterCli {
+    private RouterCli() {
+    }
+
+    @Command(name = "vllm-router")
+    static final class Holder {
+        @Mixin
+        RouterOptions options;
+    }
+
+    /**
+     * @param env  environment variables to read {@code VLLM_ROUTER_*} settings from
+     * @param args command-line flags (may include {@code --config FILE})
+     * @throws ConfigException for any invalid flag or value
+     */
+    public static RouterConfig parse(Map<String, String> env, String... args) {
+        SettingsSource settings = SettingsSource.create(env, configFile(args));
+        Holder holder = new Holder();
+        CommandLine cmd = new CommandLine(holder);
+        cmd.getCommandSpec().defaultValueProvider(settings);
+        CommandLine.ParseResult parsed;
+        try {
+            parsed = cmd.parseArgs(args);
+        } catch (CommandLine.ParameterException e) {
+            throw new ConfigException(e.getMessage());
+        }
+        settings.validateKeys(cmd.getCommandSpec());
+        return RouterConfig.from(holder.options, parsed, settings);
+    }
+
+    /** {@code --config FILE} or {@code --config=FILE}, read before picocli parses (it supplies defaults). */
+    public static Path configFile(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--config")) {
+                if (i + 1 >= args.length) {
+                    throw new ConfigException("--config: missing file name");
+                }
+                return Path.of(args[i + 1]);
+            }
+            if (args[i].startsWith("--config=")) {
+                return Path.of(args[i].substring("--config=".length()));
+            }
+        }
+        return null;
+    }
+}

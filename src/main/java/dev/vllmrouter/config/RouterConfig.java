@@ -1,0 +1,160 @@
+package dev.vllmrouter.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+import dev.vllmrouter.common.WorkerUrl;
+
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * The validated, immutable settings of one router. Built once at start by {@link #from}; every value has been
+ * checked, so the rest of the program never re-validates.
+ *
+ * @param readTimeout longest silence while reading a worker's answer (inter-token gap when streaming)
+ */
+public record RouterConfig(
+        String host,
+        int port,
+        List<WorkerUrl> workers,
+        String policy,
+        int dataParallelSize,
+        List<String> requestIdHeaders,
+        long maxPayloadSize,
+        Duration requestTimeout,
+        Duration connectTimeout,
+        Duration readTimeout,
+        String prometheusHost,
+        int prometheusPort,
+        String apiKey,
+        String logLevel,
+        Path logDir,
+        Duration workerStartupTimeout,
+        Duration workerStartupCheckInterval) {
+
+    /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
+    public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
+            List.of("x-request-id", "x-correlation-id", "x-trace-id", "request-id");
+
+    /** Policies that exist in vllm-router; the ones not in {@link #SUPPORTED_POLICIES} are refused for now. */
+    public static final List<String> KNOWN_POLICIES =
+            List.of("round_robin", "random", "cache_aware", "power_of_two", "consistent_hash", "rendezvous_hash");
+    public static final List<String> SUPPORTED_POLICIES = List.of("round_robin", "random");
+
+    private static final Set<String> LOG_LEVELS =
+            Set.of("trace", "debug", "info", "warn", "warning", "error", "critical", "off");
+
+    public RouterConfig {
+        workers = List.copyOf(workers);
+        requestIdHeaders = List.copyOf(requestIdHeaders);
+    }
+
+    /** A configuration with the code defaults and the given workers; used by tests and the demo. */
+    public static RouterConfig defaults(List<WorkerUrl> workers) {
+        return new RouterConfig("127.0.0.1", 30000, workers, "round_robin", 1, DEFAULT_REQUEST_ID_HEADERS,
+                536_870_912L, Duration.ofSeconds(1800), Duration.ofSeconds(10), Duration.ofSeconds(1800),
+                "127.0.0.1", 29000, null, "info", null, Duration.ofSeconds(600), Duration.ofSeconds(30));
+    }
+
+    /**
+     * Validates parsed options.
+     *
+     * @param parsed   picocli's parse result (to know which flags were given on the command line)
+     * @param settings where non-CLI values came from
+     * @throws ConfigException naming the flag and what is expected
+     */
+    public static RouterConfig from(RouterOptions o, ParseResult parsed, SettingsSource settings) {
+        for (String name : RouterOptions.NOT_SUPPORTED_YET) {
+            OptionSpec spec = parsed.commandSpec().findOption(name);
+            if (spec == null) {
+                throw new IllegalStateException("unknown option in NOT_SUPPORTED_YET: " + name);
+            }
+            if (parsed.hasMatchedOption(spec) || settings.supplied().contains(spec.longestName())) {
+                throw new ConfigException("not supported yet: " + name
+                        + (parsed.hasMatchedOption(spec) ? "" : " (set in " + settings.origin(name) + ")"));
+            }
+        }
+        if (!"vllm".equals(o.backend)) {
+            throw new ConfigException("not supported yet: --backend " + o.backend + " (only vllm)");
+        }
+        String policy = o.policy.trim().toLowerCase(Locale.ROOT);
+        if (!KNOWN_POLICIES.contains(policy)) {
+            throw new ConfigException("--policy: '" + o.policy + "' (expected one of " + KNOWN_POLICIES + ")");
+        }
+        if (!SUPPORTED_POLICIES.contains(policy)) {
+            throw new ConfigException("not supported yet: --policy " + policy);
+        }
+        require(!o.host.isBlank(), "--host: must not be empty");
+        requirePort("--port", o.port);
+        requirePort("--prometheus-port", o.prometheusPort);
+        require(!o.prometheusHost.isBlank(), "--prometheus-host: must not be empty");
+        require(o.port == 0 || o.port != o.prometheusPort,
+                "--prometheus-port: " + o.prometheusPort + " is also the router's --port");
+        require(o.maxPayloadSize > 0, "--max-payload-size: " + o.maxPayloadSize + " (expected > 0)");
+        require(o.requestTimeoutSecs > 0, "--request-timeout-secs: " + o.requestTimeoutSecs + " (expected > 0)");
+        require(o.connectTimeoutSecs > 0, "--connect-timeout-secs: " + o.connectTimeoutSecs + " (expected > 0)");
+        require(o.readTimeoutSecs >= 0, "--read-timeout-secs: " + o.readTimeoutSecs + " (expected >= 0)");
+        require(o.intraNodeDataParallelSize >= 1 && o.intraNodeDataParallelSize <= 4096,
+                "--intra-node-data-parallel-size: " + o.intraNodeDataParallelSize + " (expected 1..4096)");
+        require(o.workerStartupTimeoutSecs >= 0,
+                "--worker-startup-timeout-secs: " + o.workerStartupTimeoutSecs + " (expected >= 0)");
+        require(o.workerStartupCheckInterval > 0,
+                "--worker-startup-check-interval: " + o.workerStartupCheckInterval + " (expected > 0)");
+        String level = o.logLevel.trim().toLowerCase(Locale.ROOT);
+        require(LOG_LEVELS.contains(level), "--log-level: '" + o.logLevel + "' (expected debug, info, warn or error)");
+        if (o.apiKey != null) {
+            require(!o.apiKey.isBlank() && o.apiKey.chars().noneMatch(c -> c < 0x20 || c == 0x7f),
+                    "--api-key: must be non-empty and printable");
+        }
+
+        List<WorkerUrl> workers = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (String raw : o.workerUrls) {
+            if (raw.isBlank()) {
+                continue;
+            }
+            WorkerUrl url;
+            try {
+                url = WorkerUrl.parse(raw);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("--worker-urls: " + e.getMessage());
+            }
+            require(seen.add(url.id()), "--worker-urls: '" + raw + "' is given twice");
+            workers.add(url);
+        }
+
+        List<String> idHeaders = new ArrayList<>();
+        for (String h : o.requestIdHeaders) {
+            String name = h.trim().toLowerCase(Locale.ROOT);
+            require(!name.isEmpty() && name.chars().allMatch(RouterConfig::isTokenChar),
+                    "--request-id-headers: '" + h + "' is not a valid header name");
+            idHeaders.add(name);
+        }
+        long readSecs = o.readTimeoutSecs == 0 ? o.requestTimeoutSecs : o.readTimeoutSecs;
+        return new RouterConfig(o.host.trim(), o.port, workers, policy, o.intraNodeDataParallelSize,
+                idHeaders.isEmpty() ? DEFAULT_REQUEST_ID_HEADERS : idHeaders,
+                o.maxPayloadSize, Duration.ofSeconds(o.requestTimeoutSecs), Duration.ofSeconds(o.connectTimeoutSecs),
+                Duration.ofSeconds(readSecs), o.prometheusHost.trim(), o.prometheusPort, o.apiKey, level, o.logDir,
+                Duration.ofSeconds(o.workerStartupTimeoutSecs), Duration.ofSeconds(o.workerStartupCheckInterval));
+    }
+
+    private static boolean isTokenChar(int c) {
+        return c > 0x20 && c < 0x7f && "()<>@,;:\\\"/[]?={}".indexOf(c) < 0;
+    }
+
+    private static void requirePort(String flag, int port) {
+        require(port >= 0 && port <= 65535, flag + ": " + port + " (expected 0..65535)");
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new ConfigException(message);
+        }
+    }
+}

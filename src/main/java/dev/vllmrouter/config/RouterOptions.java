@@ -1,0 +1,272 @@
+package dev.vllmrouter.config;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import picocli.CommandLine.Option;
+
+/**
+ * The command-line flags of the Rust vllm-router (same names, same code defaults; reference §2), plus this router's
+ * own extensions, as a picocli mixin shared by the router command and {@code demo}. Flags whose feature has not
+ * landed yet are declared (so {@code --help} lists them and scripts written for the Rust binary are recognised) and
+ * are refused at start by {@link RouterConfig#from} with "not supported yet: --flag".
+ */
+public final class RouterOptions {
+
+    // ---- server
+    @Option(names = "--host", description = "Bind address of the router HTTP server.")
+    public String host = "127.0.0.1";
+
+    @Option(names = "--port", description = "Router HTTP port (0 = any free port).")
+    public int port = 30000;
+
+    @Option(names = "--max-payload-size", description = "Largest accepted request body in bytes; larger gets 413.")
+    public long maxPayloadSize = 536_870_912L;
+
+    @Option(names = "--request-timeout-secs",
+            description = "Total time allowed for one upstream request, response body (stream) included.")
+    public long requestTimeoutSecs = 1800;
+
+    @Option(names = "--connect-timeout-secs", description = "Connect timeout to a worker. (extension)")
+    public long connectTimeoutSecs = 10;
+
+    @Option(names = "--read-timeout-secs", description = "Longest silence allowed while reading a worker's answer "
+            + "(the inter-token timeout when streaming); 0 = same as --request-timeout-secs. (extension)")
+    public long readTimeoutSecs = 0;
+
+    @Option(names = "--max-concurrent-requests", description = "Admission limit. [not supported yet]")
+    public int maxConcurrentRequests = 32768;
+
+    @Option(names = "--queue-size", description = "Admission queue size. [not supported yet]")
+    public int queueSize = 100;
+
+    @Option(names = "--queue-timeout-secs", description = "Admission queue timeout. [not supported yet]")
+    public long queueTimeoutSecs = 60;
+
+    @Option(names = "--cors-allowed-origins", arity = "0..*", split = ",",
+            description = "CORS origins. [not supported yet]")
+    public List<String> corsAllowedOrigins = new ArrayList<>();
+
+    // ---- workers and backend
+    @Option(names = "--worker-urls", arity = "0..*", split = ",", paramLabel = "URL",
+            description = "Worker base URLs (http:// or https://), space-separated; url@k pins DP rank k.")
+    public List<String> workerUrls = new ArrayList<>();
+
+    @Option(names = "--worker-startup-timeout-secs",
+            description = "How long to wait for a worker's /health at start-up and in /add_worker.")
+    public long workerStartupTimeoutSecs = 600;
+
+    @Option(names = "--worker-startup-check-interval",
+            description = "Seconds between /health polls while waiting for a worker.")
+    public long workerStartupCheckInterval = 30;
+
+    @Option(names = "--intra-node-data-parallel-size",
+            description = "Expand each worker URL into url@0..url@N-1 data-parallel ranks.")
+    public int intraNodeDataParallelSize = 1;
+
+    @Option(names = {"--backend", "--runtime"}, description = "Backend runtime; only vllm is supported.")
+    public String backend = "vllm";
+
+    @Option(names = "--enable-igw", description = "Inference-gateway multi-router mode. [not supported yet]")
+    public boolean enableIgw;
+
+    @Option(names = "--history-backend", description = "Responses API history storage. [not supported yet]")
+    public String historyBackend = "memory";
+
+    @Option(names = "--profile", description = "Call /start_profile and /stop_profile around PD stages. "
+            + "[not supported yet]")
+    public boolean profile;
+
+    @Option(names = "--api-key", description = "Key sent to workers as 'Authorization: Bearer <key>'.")
+    public String apiKey;
+
+    // ---- routing policy
+    @Option(names = "--policy", description = "Load-balancing policy: round_robin, random "
+            + "(cache_aware, power_of_two, consistent_hash, rendezvous_hash: not supported yet).")
+    public String policy = "round_robin";
+
+    @Option(names = "--prefill-policy", description = "PD prefill policy. [not supported yet]")
+    public String prefillPolicy;
+
+    @Option(names = "--decode-policy", description = "PD decode policy. [not supported yet]")
+    public String decodePolicy;
+
+    @Option(names = "--cache-threshold", description = "cache_aware prefix-match threshold. [not supported yet]")
+    public double cacheThreshold = 0.3;
+
+    @Option(names = "--balance-abs-threshold", description = "cache_aware imbalance, absolute. [not supported yet]")
+    public int balanceAbsThreshold = 64;
+
+    @Option(names = "--balance-rel-threshold", description = "cache_aware imbalance, relative. [not supported yet]")
+    public double balanceRelThreshold = 1.5;
+
+    @Option(names = {"--eviction-interval", "--eviction-interval-secs"},
+            description = "cache_aware eviction interval. [not supported yet]")
+    public long evictionInterval = 120;
+
+    @Option(names = "--max-tree-size", description = "cache_aware tree budget. [not supported yet]")
+    public long maxTreeSize = 67_108_864L;
+
+    // ---- prefill/decode disaggregation
+    @Option(names = "--vllm-pd-disaggregation", description = "vLLM prefill/decode mode. [not supported yet]")
+    public boolean vllmPdDisaggregation;
+
+    @Option(names = "--prefill", arity = "1..2", description = "Prefill worker URL [BOOTSTRAP_PORT|none]. "
+            + "[not supported yet]")
+    public List<String> prefill = new ArrayList<>();
+
+    @Option(names = "--decode", description = "Decode worker URL. [not supported yet]")
+    public List<String> decode = new ArrayList<>();
+
+    @Option(names = "--vllm-discovery-address", description = "ZMQ registration address. [not supported yet]")
+    public String vllmDiscoveryAddress;
+
+    @Option(names = "--kv-connector", description = "nixl, mooncake or moriio. [not supported yet]")
+    public String kvConnector = "nixl";
+
+    // ---- Kubernetes discovery
+    @Option(names = "--service-discovery", description = "Discover workers as Kubernetes pods. [not supported yet]")
+    public boolean serviceDiscovery;
+
+    @Option(names = "--selector", arity = "0..*", split = ",", description = "Pod labels k=v. [not supported yet]")
+    public Map<String, String> selector = new LinkedHashMap<>();
+
+    @Option(names = "--service-discovery-port", description = "Worker port of discovered pods. [not supported yet]")
+    public int serviceDiscoveryPort = 80;
+
+    @Option(names = "--service-discovery-namespace", description = "Namespace to watch. [not supported yet]")
+    public String serviceDiscoveryNamespace;
+
+    @Option(names = "--prefill-selector", arity = "0..*", split = ",",
+            description = "Prefill pod labels k=v. [not supported yet]")
+    public Map<String, String> prefillSelector = new LinkedHashMap<>();
+
+    @Option(names = "--decode-selector", arity = "0..*", split = ",",
+            description = "Decode pod labels k=v. [not supported yet]")
+    public Map<String, String> decodeSelector = new LinkedHashMap<>();
+
+    // ---- retries, circuit breaker, health
+    @Option(names = "--retry-max-retries", description = "Total attempts per request. [not supported yet]")
+    public int retryMaxRetries = 5;
+
+    @Option(names = "--retry-initial-backoff-ms", description = "[not supported yet]")
+    public long retryInitialBackoffMs = 50;
+
+    @Option(names = "--retry-max-backoff-ms", description = "[not supported yet]")
+    public long retryMaxBackoffMs = 30000;
+
+    @Option(names = "--retry-backoff-multiplier", description = "[not supported yet]")
+    public double retryBackoffMultiplier = 1.5;
+
+    @Option(names = "--retry-jitter-factor", description = "[not supported yet]")
+    public double retryJitterFactor = 0.2;
+
+    @Option(names = "--disable-retries", description = "[not supported yet]")
+    public boolean disableRetries;
+
+    @Option(names = "--cb-failure-threshold", description = "[not supported yet]")
+    public int cbFailureThreshold = 10;
+
+    @Option(names = "--cb-success-threshold", description = "[not supported yet]")
+    public int cbSuccessThreshold = 3;
+
+    @Option(names = "--cb-timeout-duration-secs", description = "[not supported yet]")
+    public long cbTimeoutDurationSecs = 60;
+
+    @Option(names = "--cb-window-duration-secs", description = "[not supported yet]")
+    public long cbWindowDurationSecs = 120;
+
+    @Option(names = "--disable-circuit-breaker", description = "[not supported yet]")
+    public boolean disableCircuitBreaker;
+
+    @Option(names = "--health-failure-threshold", description = "[not supported yet]")
+    public int healthFailureThreshold = 3;
+
+    @Option(names = "--health-success-threshold", description = "[not supported yet]")
+    public int healthSuccessThreshold = 2;
+
+    @Option(names = "--health-check-timeout-secs", description = "[not supported yet]")
+    public long healthCheckTimeoutSecs = 5;
+
+    @Option(names = "--health-check-interval-secs", description = "[not supported yet]")
+    public long healthCheckIntervalSecs = 60;
+
+    @Option(names = "--health-check-endpoint", description = "[not supported yet]")
+    public String healthCheckEndpoint = "/health";
+
+    // ---- logging, metrics, request id, tracing
+    @Option(names = "--log-dir", description = "Also write logs to <dir>/vllm-router.log.")
+    public Path logDir;
+
+    @Option(names = "--log-level", description = "trace, debug, info, warn, error.")
+    public String logLevel = "info";
+
+    @Option(names = "--prometheus-host", description = "Bind address of the Prometheus exporter.")
+    public String prometheusHost = "127.0.0.1";
+
+    @Option(names = "--prometheus-port", description = "Port of the Prometheus exporter (path /metrics).")
+    public int prometheusPort = 29000;
+
+    @Option(names = "--request-id-headers", arity = "1..*", split = ",", paramLabel = "HEADER",
+            description = "Headers that carry a client's request id, in order "
+                    + "(default: x-request-id x-correlation-id x-trace-id request-id).")
+    public List<String> requestIdHeaders = new ArrayList<>();
+
+    @Option(names = "--enable-trace", description = "OpenTelemetry tracing. [not supported yet]")
+    public boolean enableTrace;
+
+    @Option(names = "--otlp-traces-endpoint", description = "[not supported yet]")
+    public String otlpTracesEndpoint;
+
+    @Option(names = "--otel-sampling-ratio", description = "[not supported yet]")
+    public double otelSamplingRatio = 1.0;
+
+    @Option(names = "--otel-excluded-paths", arity = "0..*", split = ",", description = "[not supported yet]")
+    public List<String> otelExcludedPaths = new ArrayList<>();
+
+    // ---- auth, middleware, program scheduling
+    @Option(names = "--api-key-validation-urls", arity = "0..*", split = ",", description = "[not supported yet]")
+    public List<String> apiKeyValidationUrls = new ArrayList<>();
+
+    @Option(names = "--wasm-middleware", description = "[not supported yet]")
+    public Path wasmMiddleware;
+
+    @Option(names = "--wasm-middleware-sha256", description = "[not supported yet]")
+    public String wasmMiddlewareSha256;
+
+    @Option(names = "--wasm-middleware-route", arity = "0..*", split = ",", description = "[not supported yet]")
+    public List<String> wasmMiddlewareRoute = new ArrayList<>();
+
+    @Option(names = "--enable-program-scheduling", description = "[not supported yet]")
+    public boolean enableProgramScheduling;
+
+    @Option(names = "--program-scheduling-config-json", description = "[not supported yet]")
+    public String programSchedulingConfigJson;
+
+    // ---- this router's own
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "YAML file with the same settings under the flag names (CLI > env > file > defaults).")
+    public Path config;
+
+    /** Flags whose feature has not landed; giving one (CLI, environment or file) stops the start. */
+    public static final List<String> NOT_SUPPORTED_YET = List.of(
+            "--max-concurrent-requests", "--queue-size", "--queue-timeout-secs", "--cors-allowed-origins",
+            "--enable-igw", "--history-backend", "--profile",
+            "--prefill-policy", "--decode-policy", "--cache-threshold", "--balance-abs-threshold",
+            "--balance-rel-threshold", "--eviction-interval-secs", "--max-tree-size",
+            "--vllm-pd-disaggregation", "--prefill", "--decode", "--vllm-discovery-address", "--kv-connector",
+            "--service-discovery", "--selector", "--service-discovery-port", "--service-discovery-namespace",
+            "--prefill-selector", "--decode-selector",
+            "--retry-max-retries", "--retry-initial-backoff-ms", "--retry-max-backoff-ms",
+            "--retry-backoff-multiplier", "--retry-jitter-factor", "--disable-retries",
+            "--cb-failure-threshold", "--cb-success-threshold", "--cb-timeout-duration-secs",
+            "--cb-window-duration-secs", "--disable-circuit-breaker",
+            "--health-failure-threshold", "--health-success-threshold", "--health-check-timeout-secs",
+            "--health-check-interval-secs", "--health-check-endpoint",
+            "--enable-trace", "--otlp-traces-endpoint", "--otel-sampling-ratio", "--otel-excluded-paths",
+            "--api-key-validation-urls", "--wasm-middleware", "--wasm-middleware-sha256", "--wasm-middleware-route",
+            "--enable-program-scheduling", "--program-scheduling-config-json");
+}

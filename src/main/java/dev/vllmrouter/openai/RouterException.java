@@ -1,0 +1,26 @@
+package dev.vllmrouter.openai;
+
+/**
+ * Thrown on the request path when the router itself answers with an error; the server maps it to the OpenAI error
+ * JSON and its status. Stack traces are not filled: these are expected outcomes, not bugs.
+ */
+public final class RouterException extends RuntimeException {
+    private final OpenAiError error;
+
+    public RouterException(ErrorKind kind, String message) {
+        this(OpenAiError.of(kind, message), null);
+    }
+
+    public RouterException(ErrorKind kind, String message, Throwable cause) {
+        this(OpenAiError.of(kind, message), cause);
+    }
+
+    public RouterException(OpenAiError error, Throwable cause) {
+        super(error.message(), cause, false, false);
+        this.error = error;
+    }
+
+    public OpenAiError error() {
+        return error;
+    }
+}

@@ -1,0 +1,56 @@
+package dev.vllmrouter.policy;
+
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+
+import dev.vllmrouter.worker.Worker;
+import dev.vllmrouter.worker.WorkerSnapshot;
+
+/**
+ * Binds a {@link Policy} to the registry's snapshots: the request path calls {@link #pick}, which uses the picker of
+ * the current snapshot, building it once when the snapshot changed (under a lock, re-checked, so concurrent requests
+ * build it once). Snapshot and picker are published together in one volatile field, so a picker never sees a
+ * snapshot it was not built for.
+ */
+public final class PolicyRuntime {
+    private record Bound(WorkerSnapshot snapshot, Picker picker) {
+    }
+
+    private final Policy policy;
+    private final Supplier<WorkerSnapshot> snapshots;
+    private final ReentrantLock lock = new ReentrantLock();
+    private volatile Bound bound = new Bound(null, null);
+
+    public PolicyRuntime(Policy policy, Supplier<WorkerSnapshot> snapshots) {
+        this.policy = policy;
+        this.snapshots = snapshots;
+    }
+
+    public Policy policy() {
+        return policy;
+    }
+
+    public Worker pick(RoutingKey key, Attempt attempt) {
+        WorkerSnapshot current = snapshots.get();
+        Bound b = bound;
+        if (b.snapshot != current) {
+            b = rebind(current);
+        }
+        return b.picker.pick(key, attempt);
+    }
+
+    private Bound rebind(WorkerSnapshot current) {
+        lock.lock();
+        try {
+            Bound b = bound;
+            // a thread that read an older snapshot than the bound one just uses the newer picker
+            if (b.snapshot == null || b.snapshot.version() < current.version()) {
+                b = new Bound(current, policy.newPicker(current, b.picker));
+                bound = b;
+            }
+            return b;
+        } finally {
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package dev.vllmrouter.policy;
+
+import java.util.List;
+
+import dev.vllmrouter.common.RandomSource;
+import dev.vllmrouter.worker.Worker;
+import dev.vllmrouter.worker.WorkerSnapshot;
+
+/**
+ * {@code random}: a uniformly random available worker among those the request has not tried yet.
+ * <p>Invariant: every untried available worker has the same probability. Stateless apart from the injected
+ * {@link RandomSource}; thread-safe.
+ */
+public final class RandomPolicy implements Policy {
+    private final RandomSource random;
+
+    public RandomPolicy(RandomSource random) {
+        this.random = random;
+    }
+
+    @Override
+    public String name() {
+        return "random";
+    }
+
+    @Override
+    public Picker newPicker(WorkerSnapshot snapshot, Picker previous) {
+        List<Worker> workers = snapshot.available();
+        return (key, attempt) -> pick(workers, attempt);
+    }
+
+    private Worker pick(List<Worker> workers, Attempt attempt) {
+        int n = workers.size();
+        if (n == 0) {
+            return null;
+        }
+        if (attempt.tried().isEmpty()) {
+            return workers.get(random.nextInt(n));
+        }
+        int untried = 0;
+        for (Worker w : workers) {
+            if (!attempt.wasTried(w)) {
+                untried++;
+            }
+        }
+        if (untried == 0) {
+            return null;
+        }
+        int k = random.nextInt(untried);
+        for (Worker w : workers) {
+            if (!attempt.wasTried(w) && k-- == 0) {
+                return w;
+            }
+        }
+        throw new IllegalStateException("unreachable");
+    }
+}

@@ -1,0 +1,26 @@
+package dev.vllmrouter.proxy;
+
+import java.io.OutputStream;
+
+/**
+ * The client side of one exchange, as the proxy sees it (implemented by the server package over Helidon's response).
+ * Status and headers may be set until {@link #send} or {@link #stream} commits the response.
+ */
+public interface ClientSink {
+    void status(int status);
+
+    /** Adds a response header (several values of one name are allowed). */
+    void header(String name, String value);
+
+    /** Sends {@code body} as the whole response (with Content-Length). */
+    void send(byte[] body);
+
+    /**
+     * Commits status and headers and returns the body stream; every {@code flush()} pushes what was written to the
+     * client at once. Writing throws an unchecked I/O exception when the client has gone.
+     */
+    OutputStream stream();
+
+    /** Whether status and headers have gone out (after which only the body can still change). */
+    boolean committed();
+}

@@ -1,0 +1,223 @@
+package dev.vllmrouter.proxy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import io.helidon.http.HeaderNames;
+
+import dev.vllmrouter.common.Ticker;
+import dev.vllmrouter.openai.ErrorKind;
+import dev.vllmrouter.openai.OpenAiError;
+import dev.vllmrouter.openai.RouterException;
+import dev.vllmrouter.policy.Attempt;
+import dev.vllmrouter.policy.PolicyRuntime;
+import dev.vllmrouter.policy.RoutingKey;
+import dev.vllmrouter.upstream.Deadlines;
+import dev.vllmrouter.upstream.UpstreamClient;
+import dev.vllmrouter.upstream.UpstreamException;
+import dev.vllmrouter.upstream.UpstreamResponse;
+import dev.vllmrouter.worker.Lease;
+import dev.vllmrouter.worker.Worker;
+
+/**
+ * The regular request pipeline: pick a worker, hold a {@link Lease} on it, send the client's bytes unchanged, relay
+ * the answer. A worker that cannot be reached (nothing was sent) is replaced by another untried one, up to
+ * {@value #MAX_ATTEMPTS} attempts; nothing is retried once the worker answered. A worker's own status (a 400, a 500)
+ * passes through with its body. Event streams are relayed event by event ({@link SseRelay}); other bodies are read
+ * whole first (up to {@value #BUFFER_LIMIT} bytes) so a worker failing mid-body still yields a clean 502.
+ * <p>Every path releases the lease exactly once and closes the upstream response: when the client hangs up
+ * mid-stream the upstream connection is closed at once, which makes vLLM abort the generation. The total time of
+ * one call is bounded by {@code --request-timeout-secs} (watchdog), each silence by the read timeout.
+ */
+public final class Forwarder {
+    private static final System.Logger LOG = System.getLogger(Forwarder.class.getName());
+    static final int MAX_ATTEMPTS = 3;
+    static final int BUFFER_LIMIT = 32 * 1024 * 1024;
+
+    private final PolicyRuntime policy;
+    private final UpstreamClient client;
+    private final HeaderRules headerRules;
+    private final Deadlines deadlines;
+    private final Ticker ticker;
+    private final long requestTimeoutNanos;
+    private final Duration readTimeout;
+
+    public Forwarder(PolicyRuntime policy, UpstreamClient client, HeaderRules headerRules, Deadlines deadlines,
+                     Ticker ticker, Duration requestTimeout, Duration readTimeout) {
+        this.policy = policy;
+        this.client = client;
+        this.headerRules = headerRules;
+        this.deadlines = deadlines;
+        this.ticker = ticker;
+        this.requestTimeoutNanos = requestTimeout.toNanos();
+        this.readTimeout = readTimeout;
+    }
+
+    /**
+     * Forwards {@code req} and writes the answer to {@code sink}.
+     *
+     * @throws RouterException before anything was sent to the client, for the router's own error answers
+     */
+    public void forward(ProxyRequest req, ClientSink sink) {
+        long deadline = ticker.nanos() + requestTimeoutNanos;
+        RoutingKey key = new RoutingKey(req.rawPath(), req.facts().model());
+        String target = req.rawQuery().isEmpty() ? req.rawPath() : req.rawPath() + "?" + req.rawQuery();
+        Attempt attempt = Attempt.first();
+        UpstreamException lastFailure = null;
+        while (attempt.number() <= MAX_ATTEMPTS) {
+            Worker worker = policy.pick(key, attempt);
+            if (worker == null) {
+                break;
+            }
+            Lease lease = worker.acquire();
+            UpstreamResponse up;
+            try {
+                up = client.send(worker.id(), req.method(), worker.baseUrl(), target,
+                        h -> headerRules.toWorker(req.headers(), req.requestId(), worker.dpRank(), h),
+                        req.body(), headTimeout(deadline));
+            } catch (UpstreamException e) {
+                lease.close();
+                if (e.kind() == UpstreamException.Kind.TIMEOUT) {
+                    throw new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Worker " + worker.id()
+                            + " did not answer in time", e);
+                }
+                LOG.log(Level.DEBUG, "request {0}: {1}; trying another worker", req.requestId(), e.getMessage());
+                lastFailure = e;
+                attempt = attempt.next(worker);
+                continue;
+            } catch (RuntimeException e) {
+                lease.close();
+                throw e;
+            }
+            relay(req, sink, worker, lease, up, deadline);
+            return;
+        }
+        if (lastFailure == null) {
+            throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE,
+                    "No available workers (none registered or all unavailable)");
+        }
+        throw new RouterException(ErrorKind.BAD_GATEWAY, "Upstream request failed: " + lastFailure.getMessage(),
+                lastFailure);
+    }
+
+    private Duration headTimeout(long deadline) {
+        long remaining = Math.max(1_000_000L, deadline - ticker.nanos());
+        return remaining < readTimeout.toNanos() ? Duration.ofNanos(remaining) : readTimeout;
+    }
+
+    private void relay(ProxyRequest req, ClientSink sink, Worker worker, Lease lease, UpstreamResponse up,
+                       long deadline) {
+        AtomicBoolean timedOut = new AtomicBoolean();
+        Deadlines.Handle watchdog = deadlines.schedule(Duration.ofNanos(deadline - ticker.nanos()), () -> {
+            timedOut.set(true);
+            up.close();
+        });
+        try (lease; up) {
+            int status = up.status();
+            if (isEventStream(up)) {
+                relayStream(req, sink, worker, up, status, timedOut);
+            } else {
+                relayBody(req, sink, worker, up, status, timedOut);
+            }
+        } finally {
+            watchdog.cancel();
+        }
+    }
+
+    private void relayBody(ProxyRequest req, ClientSink sink, Worker worker, UpstreamResponse up, int status,
+                           AtomicBoolean timedOut) {
+        InputStream in = up.body();
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        boolean complete;
+        try {
+            complete = readUpTo(in, head, BUFFER_LIMIT);
+        } catch (IOException | RuntimeException e) {
+            throw failedMidAnswer(worker, e, timedOut.get());
+        }
+        sink.status(status);
+        HeaderRules.toClient(up.headers(), sink);
+        if (complete) {
+            sink.send(head.toByteArray());
+            return;
+        }
+        // a very large non-event body: pass the rest through as it comes
+        OutputStream out = sink.stream();
+        try {
+            head.writeTo(out);
+            in.transferTo(out);
+            out.flush();
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "request {0}: large answer from {1} cut: {2}", req.requestId(), worker.id(),
+                    e.toString());
+            up.close();
+        }
+    }
+
+    private void relayStream(ProxyRequest req, ClientSink sink, Worker worker, UpstreamResponse up, int status,
+                             AtomicBoolean timedOut) {
+        sink.status(status);
+        HeaderRules.toClient(up.headers(), sink);
+        OutputStream out;
+        try {
+            out = sink.stream();
+        } catch (UncheckedIOException e) {
+            return; // client already gone; closing `up` aborts the generation
+        }
+        SseRelay relay = new SseRelay();
+        SseRelay.Outcome outcome = relay.relay(up.body(), out);
+        switch (outcome) {
+            case COMPLETED -> {
+            }
+            case CLIENT_GONE -> LOG.log(Level.DEBUG, "request {0}: client left mid-stream; aborting on {1}",
+                    req.requestId(), worker.id());
+            case WORKER_FAILED -> {
+                boolean timeout = timedOut.get() || UpstreamException.classify(worker.id(), relay.failure()).kind()
+                        == UpstreamException.Kind.TIMEOUT;
+                LOG.log(Level.WARNING, "request {0}: stream from {1} broke after {2} events: {3}", req.requestId(),
+                        worker.id(), relay.events(), timeout ? "timeout" : String.valueOf(relay.failure()));
+                OpenAiError error = timeout
+                        ? OpenAiError.of(ErrorKind.GATEWAY_TIMEOUT, "Worker " + worker.id() + " timed out mid-stream")
+                        : OpenAiError.of(ErrorKind.BAD_GATEWAY, "Worker " + worker.id() + " failed mid-stream");
+                try {
+                    out.write(error.toSseBytes());
+                    out.flush();
+                } catch (IOException | UncheckedIOException ignored) {
+                    // the client left as well
+                }
+            }
+        }
+    }
+
+    private static RouterException failedMidAnswer(Worker worker, Throwable e, boolean timedOut) {
+        UpstreamException u = UpstreamException.classify(worker.id(), e);
+        if (timedOut || u.kind() == UpstreamException.Kind.TIMEOUT) {
+            return new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Worker " + worker.id() + " timed out", u);
+        }
+        return new RouterException(ErrorKind.BAD_GATEWAY, "Worker " + worker.id() + " failed while answering: "
+                + u.getMessage(), u);
+    }
+
+    /** Reads {@code in} into {@code out} until EOF (true) or until {@code limit} bytes were read (false). */
+    private static boolean readUpTo(InputStream in, ByteArrayOutputStream out, int limit) throws IOException {
+        byte[] buf = new byte[8192];
+        while (out.size() < limit) {
+            int n = in.read(buf, 0, Math.min(buf.length, limit - out.size()));
+            if (n < 0) {
+                return true;
+            }
+            out.write(buf, 0, n);
+        }
+        return false;
+    }
+
+    private static boolean isEventStream(UpstreamResponse up) {
+        return up.headers().contains(HeaderNames.CONTENT_TYPE)
+                && up.headers().get(HeaderNames.CONTENT_TYPE).get().regionMatches(true, 0, "text/event-stream", 0, 17);
+    }
+}

@@ -1,0 +1,114 @@
+package dev.vllmrouter.proxy;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.Arrays;
+
+/**
+ * Copies a Server-Sent-Events body from a worker to a client, unchanged, one whole event at a time: bytes are written
+ * as soon as they complete an event (a blank line ends it) and flushed at once, so tokens reach the client as they are
+ * generated; a partial event is held back until its end arrives. Therefore the client never holds half an event if
+ * the worker dies mid-stream, and the router can append a well-formed error event.
+ * <p>Outcome: {@link Outcome#COMPLETED} at the worker's clean end, {@link Outcome#WORKER_FAILED} when reading failed
+ * (the partial event is dropped), {@link Outcome#CLIENT_GONE} when writing to the client failed. Not thread-safe:
+ * one instance per stream.
+ */
+public final class SseRelay {
+    public enum Outcome { COMPLETED, WORKER_FAILED, CLIENT_GONE }
+
+    private static final int INITIAL_BUFFER = 16 * 1024;
+    /** A single event larger than this is passed on without waiting for its end (no unbounded buffering). */
+    private static final int MAX_HELD = 4 * 1024 * 1024;
+
+    private byte[] buf = new byte[INITIAL_BUFFER];
+    private int len;          // bytes in buf
+    private int scanned;      // bytes of buf already searched for an event end
+    private long events;      // complete events passed on
+    private Throwable failure;
+
+    /** Relays until the worker's stream ends or either side fails. */
+    public Outcome relay(InputStream in, OutputStream out) {
+        while (true) {
+            int n;
+            try {
+                if (len == buf.length) {
+                    buf = Arrays.copyOf(buf, buf.length * 2);
+                }
+                n = in.read(buf, len, buf.length - len);
+            } catch (IOException | RuntimeException e) {
+                failure = e;
+                return Outcome.WORKER_FAILED;
+            }
+            try {
+                if (n < 0) {
+                    if (len > 0) {
+                        // the worker ended cleanly after an unterminated event: pass it on as sent
+                        out.write(buf, 0, len);
+                        out.flush();
+                        len = 0;
+                    }
+                    return Outcome.COMPLETED;
+                }
+                len += n;
+                int end = lastEventEnd();
+                if (end > 0) {
+                    out.write(buf, 0, end);
+                    out.flush();
+                    System.arraycopy(buf, end, buf, 0, len - end);
+                    len -= end;
+                    scanned = 0;
+                } else if (len >= MAX_HELD) {
+                    out.write(buf, 0, len);
+                    out.flush();
+                    len = 0;
+                    scanned = 0;
+                }
+            } catch (IOException | RuntimeException e) {
+                // Helidon reports a closed client socket as UncheckedIOException or its own runtime exceptions
+                failure = e;
+                return Outcome.CLIENT_GONE;
+            }
+        }
+    }
+
+    /** Complete events passed to the client. */
+    public long events() {
+        return events;
+    }
+
+    /** What ended the relay when it did not complete. */
+    public Throwable failure() {
+        return failure;
+    }
+
+    /** Bytes held back (an incomplete event) when the relay stopped. */
+    public int held() {
+        return len;
+    }
+
+    /**
+     * Index just past the last event terminator ({@code \n\n}, {@code \r\n\r\n} or {@code \r\r}) in
+     * {@code buf[0, len)}, or 0 when there is none; counts the events found.
+     */
+    private int lastEventEnd() {
+        int last = 0;
+        // resume one byte back: a terminator may straddle two reads
+        int i = Math.max(1, scanned);
+        for (; i < len; i++) {
+            byte b = buf[i];
+            if (b == '\n' && buf[i - 1] == '\n') {
+                last = i + 1;
+                events++;
+            } else if (b == '\r' && buf[i - 1] == '\r') {
+                last = i + 1;
+                events++;
+            } else if (b == '\n' && i >= 3 && buf[i - 1] == '\r' && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
+                last = i + 1;
+                events++;
+            }
+        }
+        scanned = len;
+        return last;
+    }
+}

@@ -1,0 +1,173 @@
+package dev.vllmrouter.server;
+
+import java.io.IOException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import dev.vllmrouter.common.WorkerUrl;
+import dev.vllmrouter.openai.Json;
+import dev.vllmrouter.worker.Worker;
+import dev.vllmrouter.worker.WorkerSnapshot;
+
+/**
+ * vllm-router's admin API (reference §3.2): {@code /add_worker}, {@code /remove_worker}, {@code /list_workers},
+ * {@code /get_loads}, {@code /flush_cache} and the REST form {@code GET/POST /workers}, {@code GET/DELETE
+ * /workers/{url}}. Adding waits for the worker's {@code /health} (as vllm-router does) so a worker enters rotation
+ * only once it can serve.
+ */
+final class AdminService implements HttpService {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final RouterContext ctx;
+    private final Endpoint endpoint;
+
+    AdminService(RouterContext ctx) {
+        this.ctx = ctx;
+        this.endpoint = new Endpoint(ctx);
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post("/add_worker", (req, res) -> endpoint.run("/add_worker", req, res, (r, sink, id) -> {
+            AddResult result = add(r.query().first("url").orElse(""));
+            Endpoint.text(sink, res, result.ok ? 200 : 400, result.message);
+        }));
+        rules.post("/remove_worker", (req, res) -> endpoint.run("/remove_worker", req, res, (r, sink, id) -> {
+            String url = r.query().first("url").orElse("");
+            ctx.registry().remove(url);
+            Endpoint.text(sink, res, 200, "Successfully removed worker: " + url);
+        }));
+        rules.get("/list_workers", (req, res) -> endpoint.run("/list_workers", req, res, (r, sink, id) -> {
+            StringBuilder sb = new StringBuilder("{\"urls\":[");
+            List<Worker> workers = ctx.registry().snapshot().workers();
+            for (int i = 0; i < workers.size(); i++) {
+                sb.append(i == 0 ? "" : ",");
+                Json.appendString(sb, workers.get(i).id());
+            }
+            Endpoint.json(sink, res, 200, sb.append("]}").toString());
+        }));
+        rules.get("/get_loads", (req, res) -> endpoint.run("/get_loads", req, res, (r, sink, id) -> {
+            StringBuilder sb = new StringBuilder("{\"workers\":[");
+            List<Worker> workers = ctx.registry().snapshot().workers();
+            for (int i = 0; i < workers.size(); i++) {
+                sb.append(i == 0 ? "" : ",").append("{\"worker\":");
+                Json.appendString(sb, workers.get(i).id());
+                sb.append(",\"load\":").append(workers.get(i).inFlight()).append('}');
+            }
+            Endpoint.json(sink, res, 200, sb.append("]}").toString());
+        }));
+        rules.post("/flush_cache", (req, res) -> endpoint.run("/flush_cache", req, res, (r, sink, id) -> {
+            List<String> failed = ctx.fleet().resetPrefixCache();
+            if (failed.isEmpty()) {
+                Endpoint.text(sink, res, 200, "Cache flushed on all servers");
+            } else {
+                Endpoint.text(sink, res, 500, "Cache flush failed on one or more servers: " + failed);
+            }
+        }));
+        rules.get("/workers", (req, res) -> endpoint.run("/workers", req, res,
+                (r, sink, id) -> Endpoint.json(sink, res, 200, workersJson(ctx.registry().snapshot()))));
+        rules.post("/workers", (req, res) -> endpoint.run("/workers", req, res, (r, sink, id) -> postWorker(r, res,
+                sink)));
+        rules.get("/workers/*", (req, res) -> endpoint.run("/workers/{url}", req, res, (r, sink, id) -> {
+            Worker w = ctx.registry().find(pathUrl(r));
+            if (w == null) {
+                notFound(sink, res, pathUrl(r));
+                return;
+            }
+            Endpoint.json(sink, res, 200, "{\"url\":" + Json.quote(w.id()) + ",\"model_id\":\"unknown\""
+                    + ",\"is_healthy\":true,\"load\":" + w.inFlight() + "}");
+        }));
+        rules.delete("/workers/*", (req, res) -> endpoint.run("/workers/{url}", req, res, (r, sink, id) -> {
+            String url = pathUrl(r);
+            if (ctx.registry().remove(url).isEmpty()) {
+                notFound(sink, res, url);
+                return;
+            }
+            Endpoint.json(sink, res, 200, "{\"success\":true,\"message\":"
+                    + Json.quote("Worker " + url + " removed successfully") + "}");
+        }));
+    }
+
+    private void postWorker(ServerRequest req, ServerResponse res, HelidonSink sink) {
+        byte[] body = Endpoint.readBody(req, ctx.config().maxPayloadSize());
+        String url;
+        try {
+            JsonNode node = body == null ? null : JSON.readTree(body);
+            url = node == null ? null : node.path("url").asText(null);
+        } catch (IOException e) {
+            url = null;
+        }
+        AddResult result = url == null
+                ? new AddResult(false, "Invalid request: expected a JSON object with a \"url\" field")
+                : add(url);
+        if (result.ok) {
+            Endpoint.json(sink, res, 200, "{\"success\":true,\"message\":" + Json.quote(result.message)
+                    + ",\"worker\":null}");
+        } else {
+            Endpoint.json(sink, res, 400, "{\"error\":" + Json.quote(result.message)
+                    + ",\"code\":\"ADD_WORKER_FAILED\"}");
+        }
+    }
+
+    private record AddResult(boolean ok, String message) {
+    }
+
+    private AddResult add(String raw) {
+        WorkerUrl url;
+        try {
+            url = WorkerUrl.parse(raw);
+        } catch (IllegalArgumentException e) {
+            return new AddResult(false, "Invalid worker URL " + e.getMessage());
+        }
+        if (ctx.registry().snapshot().workers().stream().anyMatch(w -> w.url().equals(url)
+                || (!url.isDataParallel() && w.baseUrl().equals(url.base())))) {
+            return new AddResult(false, "Worker already exists: " + url.id());
+        }
+        if (!ctx.workerWait().awaitHealthy(url.base())) {
+            return new AddResult(false, "Worker " + url.id() + " did not become healthy within "
+                    + ctx.config().workerStartupTimeout().toSeconds() + "s");
+        }
+        if (ctx.registry().add(url).isEmpty()) {
+            return new AddResult(false, "Worker already exists: " + url.id());
+        }
+        return new AddResult(true, "Successfully added worker: " + url.id());
+    }
+
+    private static void notFound(HelidonSink sink, ServerResponse res, String url) {
+        Endpoint.json(sink, res, 404, "{\"error\":" + Json.quote("Worker " + url + " not found")
+                + ",\"code\":\"WORKER_NOT_FOUND\"}");
+    }
+
+    private static String pathUrl(ServerRequest req) {
+        String raw = req.path().rawPath().substring("/workers/".length());
+        return URLDecoder.decode(raw, StandardCharsets.UTF_8);
+    }
+
+    static String workersJson(WorkerSnapshot snapshot) {
+        StringBuilder sb = new StringBuilder("{\"workers\":[");
+        List<Worker> workers = snapshot.workers();
+        for (int i = 0; i < workers.size(); i++) {
+            Worker w = workers.get(i);
+            sb.append(i == 0 ? "" : ",").append("{\"url\":").append(Json.quote(w.id()))
+                    .append(",\"model_id\":\"unknown\",\"worker_type\":\"regular\",\"is_healthy\":")
+                    .append(snapshot.available().contains(w))
+                    .append(",\"load\":").append(w.inFlight())
+                    .append(",\"connection_mode\":\"http\",\"priority\":50,\"cost\":1.0");
+            if (w.dpRank() >= 0) {
+                sb.append(",\"dp_rank\":").append(w.dpRank());
+            }
+            sb.append('}');
+        }
+        return sb.append("],\"total\":").append(workers.size())
+                .append(",\"stats\":{\"prefill_count\":0,\"decode_count\":0,\"regular_count\":")
+                .append(workers.size()).append("}}").toString();
+    }
+}

@@ -1,0 +1,148 @@
+package dev.vllmrouter.server;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+import io.helidon.common.media.type.MediaTypes;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import dev.vllmrouter.common.Ticker;
+import dev.vllmrouter.metrics.RouterMetrics;
+import dev.vllmrouter.openai.ErrorKind;
+import dev.vllmrouter.openai.OpenAiError;
+import dev.vllmrouter.openai.RouterException;
+import dev.vllmrouter.proxy.RequestId;
+
+/**
+ * The frame every routed request runs in: resolves the request id (returned as {@code x-request-id} on every answer,
+ * errors included), maps {@link RouterException}s and unexpected failures to OpenAI error JSON when nothing was sent
+ * yet, ends streamed answers, and records the request in metrics exactly once.
+ */
+final class Endpoint {
+    private static final System.Logger LOG = System.getLogger(Endpoint.class.getName());
+    private static final HeaderName X_REQUEST_ID = HeaderNames.create("x-request-id");
+
+    /** The body of one endpoint. */
+    @FunctionalInterface
+    interface Body {
+        void handle(ServerRequest req, HelidonSink sink, RequestId requestId);
+    }
+
+    private final RouterContext ctx;
+    private final Ticker ticker;
+
+    Endpoint(RouterContext ctx) {
+        this.ctx = ctx;
+        this.ticker = ctx.ticker();
+    }
+
+    void run(String route, ServerRequest req, ServerResponse res, Body body) {
+        long start = ticker.nanos();
+        HelidonSink sink = new HelidonSink(res);
+        RequestId requestId = ctx.requestIds().resolve(req.headers(), req.path().rawPath());
+        res.header(HeaderValues.create(X_REQUEST_ID, requestId.value()));
+        try {
+            body.handle(req, sink, requestId);
+        } catch (RouterException e) {
+            fail(sink, res, e.error(), requestId, e);
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "request " + requestId + " on " + route + " failed", e);
+            fail(sink, res, OpenAiError.of(ErrorKind.INTERNAL, "Internal router error: " + e), requestId, e);
+        } finally {
+            sink.finish();
+            ctx.metrics().requestDone(route, sink.statusCode(), ticker.nanos() - start);
+        }
+    }
+
+    private static void fail(HelidonSink sink, ServerResponse res, OpenAiError error, RequestId requestId,
+                             Exception e) {
+        if (sink.committed()) {
+            LOG.log(Level.WARNING, "request {0}: failed after the answer started: {1}", requestId, e.toString());
+            return;
+        }
+        if (error.status() >= 500) {
+            LOG.log(Level.WARNING, "request {0}: {1} {2}", requestId, error.status(), error.message());
+        }
+        sink.status(error.status());
+        res.headers().contentType(MediaTypes.APPLICATION_JSON);
+        if (error.kind() == ErrorKind.TOO_MANY_REQUESTS) {
+            res.header(HeaderNames.RETRY_AFTER, "1");
+        }
+        sink.send(error.toJsonBytes());
+    }
+
+    /** Sends a small JSON body with {@code status}. */
+    static void json(HelidonSink sink, ServerResponse res, int status, String json) {
+        sink.status(status);
+        res.headers().contentType(MediaTypes.APPLICATION_JSON);
+        sink.send(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Sends a small plain-text body with {@code status}. */
+    static void text(HelidonSink sink, ServerResponse res, int status, String text) {
+        sink.status(status);
+        res.headers().contentType(MediaTypes.TEXT_PLAIN);
+        sink.send(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Reads the request body, refusing one over {@code limit} bytes with 413 (by its Content-Length before reading,
+     * or while reading a chunked body).
+     *
+     * @return the bytes, or {@code null} when the request has no body
+     */
+    static byte[] readBody(ServerRequest req, long limit) {
+        if (!req.content().hasEntity()) {
+            return null;
+        }
+        long declared = req.headers().contentLength().orElse(-1);
+        if (declared > limit) {
+            throw tooLarge(limit);
+        }
+        int cap = (int) Math.min(limit, Integer.MAX_VALUE - 16);
+        try (InputStream in = req.content().inputStream()) {
+            if (declared >= 0) {
+                byte[] body = in.readNBytes((int) declared);
+                if (body.length < declared) {
+                    throw new RouterException(ErrorKind.BAD_REQUEST, "Request body ended before its Content-Length");
+                }
+                return body;
+            }
+            byte[] buf = new byte[8192];
+            int len = 0;
+            while (true) {
+                if (len == buf.length) {
+                    buf = Arrays.copyOf(buf, (int) Math.min((long) buf.length * 2, (long) cap + 1));
+                }
+                int n = in.read(buf, len, buf.length - len);
+                if (n < 0) {
+                    return Arrays.copyOf(buf, len);
+                }
+                len += n;
+                if (len > cap) {
+                    throw tooLarge(limit);
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            throw new RouterException(ErrorKind.BAD_REQUEST, "Could not read the request body: " + e.getMessage());
+        }
+    }
+
+    private static RouterException tooLarge(long limit) {
+        return new RouterException(ErrorKind.PAYLOAD_TOO_LARGE,
+                "Request body is larger than the limit of " + limit + " bytes (--max-payload-size)");
+    }
+
+    static Status status(int code) {
+        return Status.create(code);
+    }
+}

@@ -1,0 +1,66 @@
+package dev.vllmrouter.server;
+
+import java.io.OutputStream;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.ServerResponse;
+
+import dev.vllmrouter.proxy.ClientSink;
+
+/** {@link ClientSink} over Helidon's {@link ServerResponse}; remembers the status for metrics. */
+final class HelidonSink implements ClientSink {
+    private final ServerResponse res;
+    private int status = 200;
+    private OutputStream stream;
+    private boolean committed;
+
+    HelidonSink(ServerResponse res) {
+        this.res = res;
+    }
+
+    @Override
+    public void status(int status) {
+        this.status = status;
+        res.status(Status.create(status));
+    }
+
+    @Override
+    public void header(String name, String value) {
+        res.headers().add(HeaderValues.create(HeaderNames.create(name), value));
+    }
+
+    @Override
+    public void send(byte[] body) {
+        committed = true;
+        res.send(body);
+    }
+
+    @Override
+    public OutputStream stream() {
+        committed = true;
+        stream = res.outputStream();
+        return stream;
+    }
+
+    @Override
+    public boolean committed() {
+        return committed || res.isSent();
+    }
+
+    int statusCode() {
+        return status;
+    }
+
+    /** Ends a streamed response; a client that left meanwhile is not an error. */
+    void finish() {
+        if (stream != null) {
+            try {
+                stream.close();
+            } catch (Exception ignored) {
+                // client gone: nothing left to tell it
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package dev.vllmrouter.server;
+
+import java.util.List;
+import java.util.Locale;
+
+import io.helidon.common.media.type.MediaTypes;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import dev.vllmrouter.openai.ErrorKind;
+import dev.vllmrouter.openai.RequestFacts;
+import dev.vllmrouter.openai.RouterException;
+import dev.vllmrouter.proxy.ProxyRequest;
+import dev.vllmrouter.proxy.RequestId;
+
+/**
+ * The OpenAI-compatible front: the JSON generation routes (body validated as one JSON object, then forwarded byte for
+ * byte), {@code GET /v1/models} (union over the fleet), the stateful Responses look-ups (asked of every worker), and
+ * the transparent proxy for every other path and method, whose body (multipart audio included) is forwarded
+ * unchanged. Register last: its fallback matches everything.
+ */
+final class OpenAiService implements HttpService {
+    /** POST routes whose body must be a JSON object (vLLM's own routes; reference §3.1). */
+    static final List<String> JSON_ROUTES = List.of(
+            "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/rerank", "/rerank",
+            "/v2/rerank", "/generate", "/inference/v1/generate", "/tokenize", "/detokenize", "/v1/score", "/score",
+            "/pooling", "/classify");
+    /** Fallback paths known to vLLM, labelled by path in metrics; any other path is labelled {@code other}. */
+    private static final List<String> KNOWN_FALLBACK_ROUTES = List.of(
+            "/v1/audio/transcriptions", "/v1/audio/translations", "/version", "/ping", "/load", "/metrics",
+            "/reset_prefix_cache", "/v1/load_lora_adapter", "/v1/unload_lora_adapter");
+
+    private final RouterContext ctx;
+    private final Endpoint endpoint;
+
+    OpenAiService(RouterContext ctx) {
+        this.ctx = ctx;
+        this.endpoint = new Endpoint(ctx);
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        for (String route : JSON_ROUTES) {
+            rules.post(route, (req, res) -> endpoint.run(route, req, res, (r, sink, id) -> json(route, r, sink, id)));
+        }
+        rules.get("/v1/models", (req, res) -> endpoint.run("/v1/models", req, res, (r, sink, id) -> {
+            byte[] body = ctx.models().models(ctx.registry().snapshot(), r.headers(), id);
+            sink.status(200);
+            res.headers().contentType(MediaTypes.APPLICATION_JSON);
+            sink.send(body);
+        }));
+        rules.get("/v1/responses/{id}", (req, res) -> endpoint.run("/v1/responses/{id}", req, res,
+                (r, sink, id) -> ctx.fleet().firstSuccess(proxyRequest("/v1/responses/{id}", r, null,
+                        RequestFacts.NONE, id), sink)));
+        rules.post("/v1/responses/{id}/cancel", (req, res) -> endpoint.run("/v1/responses/{id}/cancel", req, res,
+                (r, sink, id) -> ctx.fleet().firstSuccess(proxyRequest("/v1/responses/{id}/cancel", r,
+                        Endpoint.readBody(r, ctx.config().maxPayloadSize()), RequestFacts.NONE, id), sink)));
+        rules.any((req, res) -> {
+            String path = req.path().rawPath();
+            String route = KNOWN_FALLBACK_ROUTES.contains(path) ? path : "other";
+            endpoint.run(route, req, res, (r, sink, id) -> {
+                byte[] body = Endpoint.readBody(r, ctx.config().maxPayloadSize());
+                ctx.forwarder().forward(proxyRequest(route, r, body, RequestFacts.NONE, id), sink);
+            });
+        });
+    }
+
+    private void json(String route, ServerRequest req, HelidonSink sink, RequestId requestId) {
+        byte[] body = Endpoint.readBody(req, ctx.config().maxPayloadSize());
+        if (req.headers().contains(HeaderNames.CONTENT_TYPE)) {
+            String type = req.headers().get(HeaderNames.CONTENT_TYPE).get().toLowerCase(Locale.ROOT);
+            if (!type.startsWith("application/json") && !type.contains("+json")) {
+                throw new RouterException(ErrorKind.UNSUPPORTED_MEDIA_TYPE,
+                        "Unsupported Content-Type '" + type + "': expected application/json");
+            }
+        }
+        RequestFacts facts = RequestFacts.parse(body == null ? new byte[0] : body);
+        ctx.forwarder().forward(proxyRequest(route, req, body, facts, requestId), sink);
+    }
+
+    private static ProxyRequest proxyRequest(String route, ServerRequest req, byte[] body, RequestFacts facts,
+                                             RequestId requestId) {
+        return new ProxyRequest(req.prologue().method(), req.path().rawPath(), req.query().rawValue(),
+                req.headers(), body, facts, requestId, route);
+    }
+
+}

@@ -1,0 +1,48 @@
+package dev.vllmrouter.server;
+
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+
+import dev.vllmrouter.worker.WorkerSnapshot;
+
+/**
+ * Probes for orchestrators: {@code /liveness} (the process answers), {@code /readiness} (vllm-router's JSON with
+ * worker counts; 503 without a usable worker) and {@code /health} (200 when at least one worker is usable —
+ * vllm-router answers 503 as soon as any single worker is unhealthy, which takes a whole healthy fleet out of a load
+ * balancer for one bad pod).
+ */
+final class ProbeService implements HttpService {
+    private final RouterContext ctx;
+    private final Endpoint endpoint;
+
+    ProbeService(RouterContext ctx) {
+        this.ctx = ctx;
+        this.endpoint = new Endpoint(ctx);
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/liveness", (req, res) -> endpoint.run("/liveness", req, res,
+                (r, sink, id) -> Endpoint.text(sink, res, 200, "OK")));
+        rules.get("/health", (req, res) -> endpoint.run("/health", req, res, (r, sink, id) -> {
+            WorkerSnapshot s = ctx.registry().snapshot();
+            int usable = s.available().size();
+            if (usable > 0) {
+                Endpoint.text(sink, res, 200, "OK: " + usable + " of " + s.workers().size() + " workers usable");
+            } else {
+                Endpoint.text(sink, res, 503, "No usable workers (" + s.workers().size() + " registered)");
+            }
+        }));
+        rules.get("/readiness", (req, res) -> endpoint.run("/readiness", req, res, (r, sink, id) -> {
+            WorkerSnapshot s = ctx.registry().snapshot();
+            int healthy = s.available().size();
+            if (healthy > 0) {
+                Endpoint.json(sink, res, 200, "{\"status\":\"ready\",\"healthy_workers\":" + healthy
+                        + ",\"total_workers\":" + s.workers().size() + "}");
+            } else {
+                Endpoint.json(sink, res, 503, "{\"status\":\"not_ready\",\"reason\":\"no healthy workers available\""
+                        + ",\"total_workers\":" + s.workers().size() + "}");
+            }
+        }));
+    }
+}

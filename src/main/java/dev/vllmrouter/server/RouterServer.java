@@ -1,0 +1,63 @@
+package dev.vllmrouter.server;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+
+/**
+ * The Helidon web server: the router's listener ({@code --host:--port}) with the probe, admin and OpenAI services —
+ * in that order, the OpenAI service's fallback last — and a second listener for Prometheus
+ * ({@code --prometheus-host:--prometheus-port}, path {@code /metrics}), so scraping never competes with traffic and
+ * {@code /metrics} on the main port still reaches a worker as in vllm-router. The only class that builds Helidon's
+ * server.
+ */
+public final class RouterServer {
+    private static final String METRICS_SOCKET = "prometheus";
+
+    private final WebServer server;
+
+    public RouterServer(RouterContext ctx) {
+        var config = ctx.config();
+        server = WebServer.builder()
+                .host(config.host())
+                .port(config.port())
+                .connectionOptions(o -> o.tcpNoDelay(true))
+                .shutdownGracePeriod(Duration.ofSeconds(1))
+                .routing(r -> routing(r, ctx))
+                .putSocket(METRICS_SOCKET, s -> s
+                        .host(config.prometheusHost())
+                        .port(config.prometheusPort())
+                        .routing(r -> r.get("/metrics", (req, res) -> {
+                            res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+                            res.send(ctx.metrics().scrape().getBytes(StandardCharsets.UTF_8));
+                        })))
+                .build();
+    }
+
+    /** The router's routes, for a server built elsewhere (tests). */
+    public static void routing(HttpRouting.Builder routing, RouterContext ctx) {
+        routing.register(new ProbeService(ctx))
+                .register(new AdminService(ctx))
+                .register(new OpenAiService(ctx));
+    }
+
+    public RouterServer start() {
+        server.start();
+        return this;
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public int metricsPort() {
+        return server.port(METRICS_SOCKET);
+    }
+
+    public void stop() {
+        server.stop();
+    }
+}

@@ -1,0 +1,113 @@
+package dev.vllmrouter.sim;
+
+import java.time.Duration;
+
+/**
+ * {@code POST /v1/chat/completions} and {@code POST /v1/completions}: deterministic filler output with vLLM's
+ * body and SSE shapes (see {@link GenerationFormat}) and a simple latency model.
+ *
+ * <p>Latency model (configured, or overridden by {@link SimFaults#latency}): nothing is sent for {@code ttft};
+ * then the stream opens (status, headers, chat's role chunk) and the first token follows at once; each further
+ * token comes {@code interTokenLatency} after the previous one; the closing chunks follow the last token
+ * immediately. A non-streaming answer is sent after {@code ttft + (n-1) * interTokenLatency}. (Real vLLM sends
+ * the response head before generating; holding it back keeps "no byte before the first token" true for both
+ * APIs and lets the hang fault keep the head back too.)
+ *
+ * <p>Stream event order: chat role chunk; one chunk per token (the last one carries finish reason "length"
+ * when the request capped the length); otherwise a finish chunk with empty content and finish reason "stop";
+ * the usage-only chunk when {@code include_usage}; {@code [DONE]}.
+ *
+ * <p>PD disaggregation: a non-streaming request with {@code kv_transfer_params.do_remote_decode: true} is
+ * answered with NIXL-style {@code kv_transfer_params} (engine id = worker id, host = listen host,
+ * port 5600, block ids derived from the prompt size), as a vLLM prefill instance would.
+ */
+final class GenerationRoute implements InferencePipeline.Route<GenerationRequest> {
+    private static final int NIXL_SIDE_CHANNEL_PORT = 5600;
+    private static final int BLOCK_SIZE = 16;
+
+    private final boolean chat;
+    private final SimContext ctx;
+
+    GenerationRoute(boolean chat, SimContext ctx) {
+        this.chat = chat;
+        this.ctx = ctx;
+    }
+
+    @Override
+    public GenerationRequest parse(Call call) {
+        return GenerationRequest.parse(chat, call);
+    }
+
+    @Override
+    public boolean streaming(GenerationRequest request) {
+        return request.stream();
+    }
+
+    @Override
+    public void respond(GenerationRequest request, Call call) {
+        SimConfig config = ctx.config;
+        Duration ttft = ctx.faults.ttft(config.ttft());
+        Duration itl = ctx.faults.interTokenLatency(config.interTokenLatency());
+        ctx.stats.promptTokens.add(request.promptTokens());
+        GenerationFormat format = new GenerationFormat(request, Call.nowSeconds());
+        if (request.stream()) {
+            stream(request, call, format, ttft, itl);
+            return;
+        }
+        int n = request.maxTokens();
+        ctx.pause(ttft.plus(itl.multipliedBy(n - 1L)));
+        byte[] body = format.fullBody(request.remoteDecode() ? kvTransferParams(request) : null);
+        ctx.stats.generationTokens.add(n);
+        ctx.stats.finished(request.limitGiven());
+        Replies.json(call.res, body);
+    }
+
+    private void stream(GenerationRequest request, Call call, GenerationFormat format, Duration ttft,
+                        Duration itl) {
+        SseWriter sse = new SseWriter(call);
+        boolean usage = request.continuousUsage();
+        int n = request.maxTokens();
+        ctx.pause(ttft);
+        if (chat) {
+            format.roleChunk(sse.begin(), usage);
+            sse.send();
+        }
+        for (int i = 0; i < n; i++) {
+            if (i > 0) {
+                ctx.pause(itl);
+            }
+            format.tokenChunk(sse.begin(), Tokens.filler(i), request.limitGiven() && i == n - 1, usage, i + 1);
+            sse.send();
+            ctx.stats.generationTokens.increment();
+        }
+        if (!request.limitGiven()) {
+            format.stopChunk(sse.begin(), usage, n);
+            sse.send();
+        }
+        if (request.includeUsage()) {
+            format.usageChunk(sse.begin(), n);
+            sse.send();
+        }
+        sse.done();
+        ctx.stats.finished(request.limitGiven());
+    }
+
+    private byte[] kvTransferParams(GenerationRequest request) {
+        int blocks = Math.max(1, (request.promptTokens() + BLOCK_SIZE - 1) / BLOCK_SIZE);
+        long first = Integer.toUnsignedLong(request.id().hashCode()) % 100_000;
+        ByteSink s = new ByteSink(256);
+        s.ascii("{\"do_remote_prefill\":true,\"do_remote_decode\":false,\"remote_block_ids\":[");
+        for (int i = 0; i < blocks; i++) {
+            if (i > 0) {
+                s.ascii(",");
+            }
+            s.append(first + i);
+        }
+        s.ascii("],\"remote_engine_id\":").jsonString(ctx.workerId())
+                .ascii(",\"remote_request_id\":").jsonString(request.id())
+                .ascii(",\"remote_host\":").jsonString(ctx.config.host())
+                .ascii(",\"remote_port\":").append(NIXL_SIDE_CHANNEL_PORT)
+                .ascii(",\"tp_size\":1}");
+        return s.toByteArray();
+    }
+}

@@ -1,0 +1,99 @@
+package dev.vllmrouter.sim;
+
+import io.helidon.webserver.CloseConnectionException;
+import io.helidon.webserver.http.Handler;
+
+/**
+ * The common life of an inference request (chat, completions, responses, embeddings, rerank, transcription):
+ * <pre>
+ * record -> in-flight +1 -> parse/validate (400/404) -> failNext/status fault -> scheduler slot (waiting)
+ *   -> hang fault (running) -> die fault for non-streaming -> route responds (latency model, body or SSE)
+ *   -> served +1 -> slot freed -> in-flight -1
+ * </pre>
+ * In-flight and the scheduler slot are released in {@code finally}/try-with-resources, so they return to 0 on
+ * every path: normal, error answer, hang released, client disconnect, injected death, worker close.
+ *
+ * <p>Aborts (client gone, worker closing, injected death) surface as Helidon's {@link CloseConnectionException},
+ * which closes the connection without another byte; that is the closest thing to vLLM's process dying or
+ * aborting a request.
+ */
+final class InferencePipeline {
+
+    /** One inference route: how to parse its request and how to answer it. */
+    interface Route<T> {
+        /** Parses and validates; throws {@link ApiError} for 4xx answers. */
+        T parse(Call call);
+
+        boolean streaming(T request);
+
+        /** Answers (latency, body or stream); may throw {@link CloseConnectionException} to abort. */
+        void respond(T request, Call call);
+    }
+
+    private final SimContext ctx;
+
+    InferencePipeline(SimContext ctx) {
+        this.ctx = ctx;
+    }
+
+    <T> Handler handler(Route<T> route) {
+        return (req, res) -> {
+            Call call = Call.open(ctx, req, res);
+            if (call != null) {
+                serve(route, call);
+            }
+        };
+    }
+
+    @SuppressWarnings("try")
+    private <T> void serve(Route<T> route, Call call) {
+        SimStats stats = ctx.stats;
+        stats.inFlight.incrementAndGet();
+        try {
+            T request = route.parse(call);
+            int failure = ctx.faults.takeFailure();
+            if (failure != 0) {
+                throw ApiError.injected(failure);
+            }
+            try (Scheduler.Slot ignored = ctx.scheduler.admit()) {
+                awaitHangLifted(call);
+                int die = ctx.faults.dieAfterEvents();
+                if (die >= 0 && !route.streaming(request)) {
+                    throw new CloseConnectionException("sim-worker fault: connection closed without a response");
+                }
+                call.dieAfterEvents = die;
+                route.respond(request, call);
+            }
+            stats.served.increment();
+            call.complete();
+        } catch (ApiError e) {
+            call.fail(e);
+        } finally {
+            stats.inFlight.decrementAndGet();
+        }
+    }
+
+    /** Holds the request while the hang fault is on; aborts when the client goes away or the worker closes. */
+    private void awaitHangLifted(Call call) {
+        SimFaults faults = ctx.faults;
+        if (!faults.hanging()) {
+            return;
+        }
+        boolean watched = ctx.watch.watchCurrent(() -> {
+            call.markClientGone();
+            faults.wakeAll();
+        });
+        if (watched) {
+            call.closeAfterResponse();
+        }
+        if (faults.awaitHangLifted(() -> call.clientGone() || ctx.closed())) {
+            return;
+        }
+        if (call.clientGone()) {
+            ctx.log.disconnected();
+            ctx.stats.finishedAbort.increment();
+            throw new CloseConnectionException("client disconnected while the request was hung");
+        }
+        throw new CloseConnectionException("sim-worker closed while the request was hung");
+    }
+}

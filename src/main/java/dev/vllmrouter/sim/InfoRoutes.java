@@ -1,0 +1,172 @@
+package dev.vllmrouter.sim;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.util.Set;
+
+/**
+ * vLLM's non-inference endpoints, in their v0.11 shapes: {@code /health} and {@code /ping} (empty 200, or 503
+ * when {@link SimFaults#healthy(boolean)} is off), {@code /v1/models}, {@code /load}, {@code /version},
+ * {@code /metrics}, {@code /tokenize}, {@code /detokenize}, {@code /reset_prefix_cache}, and the fallback for
+ * everything else (FastAPI's {@code {"detail":"Not Found"}} 404, or 405 for a known path with the wrong method).
+ *
+ * <p>None of them is subject to the failure/hang faults or counted as in-flight. Every request is recorded.
+ */
+final class InfoRoutes {
+    static final int MAX_MODEL_LEN = 8192;
+    private static final int VOCAB = 128_000;
+    private static final byte[] VERSION = ByteSink.bytes("{\"version\":\"0.11.0-sim\"}");
+
+    private final SimContext ctx;
+    private final Set<String> knownPaths;
+
+    InfoRoutes(SimContext ctx, Set<String> knownPaths) {
+        this.ctx = ctx;
+        this.knownPaths = knownPaths;
+    }
+
+    /** A route body that runs after the request was read and recorded. */
+    interface Body {
+        void handle(Call call);
+    }
+
+    /** Wraps a route body so that the request is read and recorded first and {@link ApiError}s are answered. */
+    Handler handler(Body body) {
+        return (req, res) -> {
+            Call call = Call.open(ctx, req, res);
+            if (call == null) {
+                return;
+            }
+            try {
+                body.handle(call);
+            } catch (ApiError e) {
+                Replies.error(res, e);
+            }
+        };
+    }
+
+    void health(Call call) {
+        Replies.empty(call.res, ctx.faults.isHealthy() ? 200 : 503);
+    }
+
+    void load(Call call) {
+        Replies.json(call.res, new ByteSink(32).ascii("{\"server_load\":").append(ctx.stats.inFlight.get())
+                .ascii("}").toByteArray());
+    }
+
+    void version(Call call) {
+        Replies.json(call.res, VERSION);
+    }
+
+    void resetPrefixCache(Call call) {
+        Replies.empty(call.res, 200);
+    }
+
+    void metrics(Call call) {
+        call.res.header(Replies.PROMETHEUS_CONTENT_TYPE);
+        call.res.send(MetricsText.render(ctx));
+    }
+
+    void models(Call call) {
+        long created = Call.nowSeconds();
+        ByteSink s = new ByteSink(512 * ctx.config.models().size());
+        s.ascii("{\"object\":\"list\",\"data\":[");
+        boolean first = true;
+        for (String model : ctx.config.models()) {
+            s.ascii(first ? "" : ",").ascii("{\"id\":").jsonString(model)
+                    .ascii(",\"object\":\"model\",\"created\":").append(created)
+                    .ascii(",\"owned_by\":\"vllm\",\"root\":").jsonString(model)
+                    .ascii(",\"parent\":null,\"max_model_len\":").append(MAX_MODEL_LEN)
+                    .ascii(",\"permission\":[{\"id\":\"modelperm-").ascii(Call.randomHex())
+                    .ascii("\",\"object\":\"model_permission\",\"created\":").append(created)
+                    .ascii(",\"allow_create_engine\":false,\"allow_sampling\":true,\"allow_logprobs\":true"
+                            + ",\"allow_search_indices\":false,\"allow_view\":true,\"allow_fine_tuning\":false"
+                            + ",\"organization\":\"*\",\"group\":null,\"is_blocking\":false}]}");
+            first = false;
+        }
+        s.ascii("]}");
+        Replies.json(call.res, s.toByteArray());
+    }
+
+    /** {@code /tokenize}: one token per 4 characters (see {@link Tokens}), ids from a hash of each piece. */
+    void tokenize(Call call) {
+        call.requireJsonContentType();
+        JsonNode body = call.json();
+        ctx.resolveModel(body);
+        JsonNode input = body.has("prompt") ? body.get("prompt") : body.get("messages");
+        if (input == null || input.isNull()) {
+            throw ApiError.missingField("prompt");
+        }
+        String text = input.isTextual() ? input.textValue() : concatText(input, new StringBuilder()).toString();
+        int count = Tokens.fromChars(text.length());
+        boolean strs = body.path("return_token_strs").asBoolean(false);
+        ByteSink s = new ByteSink(64 + count * 12);
+        s.ascii("{\"count\":").append(count).ascii(",\"max_model_len\":").append(MAX_MODEL_LEN).ascii(",\"tokens\":[");
+        for (int i = 0; i < count; i++) {
+            s.ascii(i == 0 ? "" : ",").append(Math.floorMod(PoolingRoutes.fnv(piece(text, i)), VOCAB));
+        }
+        s.ascii("],\"token_strs\":");
+        if (strs) {
+            s.ascii("[");
+            for (int i = 0; i < count; i++) {
+                s.ascii(i == 0 ? "" : ",").jsonString(piece(text, i));
+            }
+            s.ascii("]}");
+        } else {
+            s.ascii("null}");
+        }
+        Replies.json(call.res, s.toByteArray());
+    }
+
+    /** {@code /detokenize}: the simulator cannot invert its hash, so token {@code t} reads as {@code " token<t>"}. */
+    void detokenize(Call call) {
+        call.requireJsonContentType();
+        JsonNode body = call.json();
+        ctx.resolveModel(body);
+        JsonNode tokens = body.get("tokens");
+        if (tokens == null || !tokens.isArray()) {
+            throw ApiError.missingField("tokens");
+        }
+        StringBuilder text = new StringBuilder();
+        for (JsonNode t : tokens) {
+            if (!t.isIntegralNumber()) {
+                throw ApiError.badRequest("tokens must be a list of integers");
+            }
+            text.append(" token").append(t.longValue());
+        }
+        Replies.json(call.res, new ByteSink(32 + text.length()).ascii("{\"prompt\":").jsonString(text.toString())
+                .ascii("}").toByteArray());
+    }
+
+    /** Unknown path: 404; known path with an unsupported method: 405 (FastAPI's bodies). */
+    void fallback(ServerRequest req, ServerResponse res) {
+        Call call = Call.open(ctx, req, res);
+        if (call == null) {
+            return;
+        }
+        if (knownPaths.contains(req.path().rawPath())) {
+            Replies.methodNotAllowed(res);
+        } else {
+            Replies.notFound(res);
+        }
+    }
+
+    private static String piece(String text, int i) {
+        int from = Math.min(text.length(), i * 4);
+        return text.substring(from, Math.min(text.length(), from + 4));
+    }
+
+    private static StringBuilder concatText(JsonNode node, StringBuilder sb) {
+        if (node.isTextual()) {
+            sb.append(node.textValue());
+        } else if (node.isContainerNode()) {
+            for (JsonNode child : node) {
+                concatText(child, sb);
+            }
+        }
+        return sb;
+    }
+}

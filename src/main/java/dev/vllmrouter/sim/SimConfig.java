@@ -1,0 +1,153 @@
+package dev.vllmrouter.sim;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Start-up configuration of one {@link SimWorker}: where it listens, which model names it serves and the
+ * defaults of its latency and scheduler model. Immutable; the runtime knobs (faults, latency overrides) live
+ * in {@link SimFaults} so that tests can flip them while the worker serves.
+ *
+ * <p>Parameters and defaults (see {@link #builder()}):
+ * <ul>
+ *   <li>{@code host} 127.0.0.1, {@code port} 0 (ephemeral; {@link SimWorker#port()} tells the real one)</li>
+ *   <li>{@code models} ["demo"]; the first one answers requests that omit {@code model}</li>
+ *   <li>{@code workerId} null = "sim-&lt;port&gt;", resolved once the port is known</li>
+ *   <li>{@code ttft} 0 (time to first token), {@code interTokenLatency} 0</li>
+ *   <li>{@code defaultMaxTokens} 16: output length when a request gives no {@code max_tokens}</li>
+ *   <li>{@code maxNumSeqs} 0 = unlimited; otherwise at most that many inference requests run at once and
+ *       the rest wait in FIFO order, like vLLM's {@code --max-num-seqs}</li>
+ *   <li>{@code maxPayloadBytes} 10 MiB; larger request bodies get 413</li>
+ * </ul>
+ */
+public record SimConfig(String host, int port, List<String> models, String workerId,
+                        Duration ttft, Duration interTokenLatency, int defaultMaxTokens, int maxNumSeqs,
+                        int maxPayloadBytes) {
+
+    /** Default request body limit: 10 MiB. */
+    public static final int DEFAULT_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+    public SimConfig {
+        Objects.requireNonNull(host, "host");
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port must be in 0..65535, got " + port);
+        }
+        models = List.copyOf(Objects.requireNonNull(models, "models"));
+        if (models.isEmpty()) {
+            throw new IllegalArgumentException("at least one model name is required");
+        }
+        for (String m : models) {
+            if (m.isBlank()) {
+                throw new IllegalArgumentException("model names must not be blank");
+            }
+        }
+        ttft = requireNonNegative(ttft, "ttft");
+        interTokenLatency = requireNonNegative(interTokenLatency, "interTokenLatency");
+        if (defaultMaxTokens < 1) {
+            throw new IllegalArgumentException("defaultMaxTokens must be >= 1, got " + defaultMaxTokens);
+        }
+        if (maxNumSeqs < 0) {
+            throw new IllegalArgumentException("maxNumSeqs must be >= 0 (0 = unlimited), got " + maxNumSeqs);
+        }
+        if (maxPayloadBytes < 1) {
+            throw new IllegalArgumentException("maxPayloadBytes must be >= 1, got " + maxPayloadBytes);
+        }
+    }
+
+    /** A builder with every default set; see the class comment. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder pre-filled with this configuration. */
+    public Builder toBuilder() {
+        return new Builder().host(host).port(port).models(models).workerId(workerId).ttft(ttft)
+                .interTokenLatency(interTokenLatency).defaultMaxTokens(defaultMaxTokens).maxNumSeqs(maxNumSeqs)
+                .maxPayloadBytes(maxPayloadBytes);
+    }
+
+    /** The model that serves requests without a {@code model} field. */
+    public String defaultModel() {
+        return models.get(0);
+    }
+
+    private static Duration requireNonNegative(Duration d, String name) {
+        Objects.requireNonNull(d, name);
+        if (d.isNegative()) {
+            throw new IllegalArgumentException(name + " must not be negative, got " + d);
+        }
+        return d;
+    }
+
+    /** Mutable builder of {@link SimConfig}. */
+    public static final class Builder {
+        private String host = "127.0.0.1";
+        private int port = 0;
+        private List<String> models = List.of("demo");
+        private String workerId;
+        private Duration ttft = Duration.ZERO;
+        private Duration interTokenLatency = Duration.ZERO;
+        private int defaultMaxTokens = 16;
+        private int maxNumSeqs = 0;
+        private int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
+
+        private Builder() {
+        }
+
+        public Builder host(String host) {
+            this.host = host;
+            return this;
+        }
+
+        public Builder port(int port) {
+            this.port = port;
+            return this;
+        }
+
+        public Builder models(List<String> models) {
+            this.models = new ArrayList<>(models);
+            return this;
+        }
+
+        public Builder models(String... models) {
+            return models(List.of(models));
+        }
+
+        public Builder workerId(String workerId) {
+            this.workerId = workerId;
+            return this;
+        }
+
+        public Builder ttft(Duration ttft) {
+            this.ttft = ttft;
+            return this;
+        }
+
+        public Builder interTokenLatency(Duration interTokenLatency) {
+            this.interTokenLatency = interTokenLatency;
+            return this;
+        }
+
+        public Builder defaultMaxTokens(int defaultMaxTokens) {
+            this.defaultMaxTokens = defaultMaxTokens;
+            return this;
+        }
+
+        public Builder maxNumSeqs(int maxNumSeqs) {
+            this.maxNumSeqs = maxNumSeqs;
+            return this;
+        }
+
+        public Builder maxPayloadBytes(int maxPayloadBytes) {
+            this.maxPayloadBytes = maxPayloadBytes;
+            return this;
+        }
+
+        public SimConfig build() {
+            return new SimConfig(host, port, models, workerId, ttft, interTokenLatency, defaultMaxTokens,
+                    maxNumSeqs, maxPayloadBytes);
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package dev.vllmrouter.sim;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code sim-worker}: runs one simulated vLLM worker from the command line, for the demo and for benchmarks
+ * ({@code java -jar target/vllm-router.jar sim-worker --port 8001 --model demo}, or standalone through
+ * {@link #main(String[])}). Start-up faults map onto {@link SimFaults}; the process serves until the JVM is asked
+ * to stop (SIGINT/SIGTERM), when a shutdown hook closes the worker.
+ */
+@Command(name = "sim-worker", mixinStandardHelpOptions = true,
+        description = "Run a simulated vLLM OpenAI-compatible worker (chat/completions with SSE, embeddings, "
+                + "rerank, /v1/models, /metrics, /health, /load) with a latency model and fault injection.")
+public final class SimWorkerCommand implements Callable<Integer> {
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8001", description = "Port to listen on; 0 = ephemeral (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--model", description = "Served model name; repeatable, the first is the default (default: demo).")
+    List<String> models = new ArrayList<>();
+
+    @Option(names = "--worker-id", description = "Worker id shown in logs and kv_transfer_params (default: sim-<port>).")
+    String workerId;
+
+    @Option(names = "--ttft-ms", defaultValue = "0", description = "Time to first token in ms (default: ${DEFAULT-VALUE}).")
+    long ttftMs;
+
+    @Option(names = "--itl-ms", defaultValue = "0", description = "Inter-token latency in ms (default: ${DEFAULT-VALUE}).")
+    long itlMs;
+
+    @Option(names = "--max-tokens", defaultValue = "16",
+            description = "Output tokens when a request sets no max_tokens (default: ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--max-num-seqs", defaultValue = "0",
+            description = "Requests running at once, the rest queue FIFO; 0 = unlimited (default: ${DEFAULT-VALUE}).")
+    int maxNumSeqs;
+
+    @Option(names = "--max-payload-bytes", defaultValue = "" + SimConfig.DEFAULT_MAX_PAYLOAD_BYTES,
+            description = "Largest accepted request body; larger gets 413 (default: ${DEFAULT-VALUE}).")
+    int maxPayloadBytes;
+
+    @Option(names = "--status-code", defaultValue = "0",
+            description = "Answer every inference request with this HTTP error status; 0 = normal (default: ${DEFAULT-VALUE}).")
+    int statusCode;
+
+    @Option(names = "--fail-first-n", defaultValue = "0",
+            description = "Answer the first N inference requests with HTTP 500 (default: ${DEFAULT-VALUE}).")
+    int failFirstN;
+
+    @Option(names = "--hang", description = "Accept inference requests but never answer them.")
+    boolean hang;
+
+    @Option(names = "--die-after-events", defaultValue = "-1",
+            description = "Cut every stream after N SSE events (no [DONE]); non-streaming requests get the "
+                    + "connection closed without a response; -1 = off (default: ${DEFAULT-VALUE}).")
+    int dieAfterEvents;
+
+    @Option(names = "--unhealthy", description = "Answer /health and /ping with 503.")
+    boolean unhealthy;
+
+    private final PrintStream out;
+
+    public SimWorkerCommand() {
+        this(System.out);
+    }
+
+    SimWorkerCommand(PrintStream out) {
+        this.out = out;
+    }
+
+    /** The worker configuration these options describe. */
+    public SimConfig toConfig() {
+        return SimConfig.builder()
+                .host(host)
+                .port(port)
+                .models(models.isEmpty() ? List.of("demo") : models)
+                .workerId(workerId)
+                .ttft(Duration.ofMillis(ttftMs))
+                .interTokenLatency(Duration.ofMillis(itlMs))
+                .defaultMaxTokens(maxTokens)
+                .maxNumSeqs(maxNumSeqs)
+                .maxPayloadBytes(maxPayloadBytes)
+                .build();
+    }
+
+    /** Applies the start-up faults to a worker. */
+    public void applyFaults(SimFaults faults) {
+        if (statusCode != 0) {
+            faults.status(statusCode);
+        }
+        if (failFirstN > 0) {
+            faults.failNext(failFirstN, 500);
+        }
+        faults.hang(hang);
+        faults.dieMidStream(dieAfterEvents);
+        faults.healthy(!unhealthy);
+    }
+
+    /** Starts the worker with these options and prints the "listening" line. */
+    public SimWorker startWorker() {
+        SimWorker worker = SimWorker.start(toConfig());
+        try {
+            applyFaults(worker.faults());
+        } catch (RuntimeException e) {
+            worker.close();
+            throw e;
+        }
+        out.println("sim-worker " + worker.workerId() + " listening on http://" + host + ":" + worker.port()
+                + " serving models " + worker.config().models());
+        out.flush();
+        return worker;
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        SimWorker worker = startWorker();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            worker.close();
+            stopped.countDown();
+        }, "sim-worker-shutdown"));
+        stopped.await();
+        return 0;
+    }
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new SimWorkerCommand()).execute(args));
+    }
+}

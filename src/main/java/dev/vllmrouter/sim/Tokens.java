@@ -1,0 +1,74 @@
+package dev.vllmrouter.sim;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The simulator's "tokenizer": prompt-size estimates and the deterministic filler text it generates.
+ *
+ * <p>Estimate: about one token per 4 characters of text (the usual rule of thumb for English BPE vocabularies),
+ * at least 1. For a JSON value every string counts its characters (for chat messages this includes role names,
+ * a rough stand-in for the chat template's overhead) and every number counts as one token (token-id prompts).
+ *
+ * <p>Output token {@code i} is the text {@code " token<i>"}; the UTF-8 bytes of the first {@value #CACHED} are
+ * rendered once, so streaming a token costs no allocation. The text needs no JSON escaping.
+ */
+final class Tokens {
+    static final int CACHED = 4096;
+    private static final byte[][] FILLER = new byte[CACHED][];
+
+    static {
+        for (int i = 0; i < CACHED; i++) {
+            FILLER[i] = render(i);
+        }
+    }
+
+    private Tokens() {
+    }
+
+    static int fromChars(long chars) {
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(1, (chars + 3) / 4));
+    }
+
+    /** Estimated tokens of a prompt given as JSON (string, token ids, lists, chat messages). */
+    static int estimate(JsonNode node) {
+        return fromChars(weight(node));
+    }
+
+    private static long weight(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return 0;
+        }
+        if (node.isTextual()) {
+            return node.textValue().length();
+        }
+        if (node.isNumber()) {
+            return 4;
+        }
+        long sum = 0;
+        if (node.isContainerNode()) {
+            for (JsonNode child : node) {
+                sum += weight(child);
+            }
+        }
+        return sum;
+    }
+
+    /** The UTF-8 (and JSON-safe) bytes of output token {@code i}. */
+    static byte[] filler(int i) {
+        return i < CACHED ? FILLER[i] : render(i);
+    }
+
+    static String fillerText(int count) {
+        StringBuilder sb = new StringBuilder(count * 8);
+        for (int i = 0; i < count; i++) {
+            sb.append(" token").append(i);
+        }
+        return sb.toString();
+    }
+
+    private static byte[] render(int i) {
+        return (" token" + i).getBytes(StandardCharsets.US_ASCII);
+    }
+}

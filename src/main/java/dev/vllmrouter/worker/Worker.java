@@ -1,0 +1,68 @@
+package dev.vllmrouter.worker;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+import dev.vllmrouter.common.WorkerUrl;
+
+/**
+ * One routable worker: a vLLM server, or one data-parallel rank of it ({@code url@rank}). Its identity is immutable;
+ * it carries live counters that every snapshot shares, so load survives snapshot changes. In-flight is changed only
+ * through {@link Lease}.
+ */
+public final class Worker {
+    private final WorkerUrl url;
+    private final String id;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final LongAdder processed = new LongAdder();
+
+    public Worker(WorkerUrl url) {
+        this.url = url;
+        this.id = url.id();
+    }
+
+    /** {@code base} or {@code base@rank}: unique in a registry. */
+    public String id() {
+        return id;
+    }
+
+    /** The URL requests go to ({@code @rank} stripped). */
+    public String baseUrl() {
+        return url.base();
+    }
+
+    public WorkerUrl url() {
+        return url;
+    }
+
+    /** The data-parallel rank, or {@code -1}. */
+    public int dpRank() {
+        return url.rank();
+    }
+
+    /** Requests dispatched to this worker and not yet finished (stream end included). */
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    /** Requests dispatched to this worker since it was added. */
+    public long processed() {
+        return processed.sum();
+    }
+
+    /** Starts one request on this worker; close the lease when its answer is over (exactly once is enforced). */
+    public Lease acquire() {
+        processed.increment();
+        inFlight.incrementAndGet();
+        return new Lease(this);
+    }
+
+    void release() {
+        inFlight.decrementAndGet();
+    }
+
+    @Override
+    public String toString() {
+        return id;
+    }
+}

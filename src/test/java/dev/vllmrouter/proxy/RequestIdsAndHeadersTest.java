@@ -1,0 +1,83 @@
+package dev.vllmrouter.proxy;
+
+import java.util.List;
+
+import io.helidon.http.ClientRequestHeaders;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.WritableHeaders;
+import org.junit.jupiter.api.Test;
+
+import dev.vllmrouter.common.RandomSource;
+import dev.vllmrouter.config.RouterConfig;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class RequestIdsAndHeadersTest {
+    private final RequestIds ids = new RequestIds(RouterConfig.DEFAULT_REQUEST_ID_HEADERS, RandomSource.seeded(1));
+
+    @Test
+    void idComesFromTheFirstConfiguredHeaderPresent() {
+        WritableHeaders<?> h = WritableHeaders.create();
+        h.set(HeaderNames.create("X-Trace-Id"), "trace-1");
+        h.set(HeaderNames.create("X-Correlation-Id"), "corr-1");
+        assertThat(ids.resolve(h, "/v1/completions").value()).isEqualTo("corr-1");
+        assertThat(ids.resolve(h, "/v1/completions").forWorker()).as("a client id goes to the worker as is")
+                .isEqualTo("corr-1");
+    }
+
+    @Test
+    void generatedIdsHaveThePathPrefix() {
+        WritableHeaders<?> none = WritableHeaders.create();
+        assertThat(ids.resolve(none, "/v1/chat/completions").value()).matches("chatcmpl-[A-Za-z0-9]{24}");
+        assertThat(ids.resolve(none, "/v1/completions").value()).matches("cmpl-[A-Za-z0-9]{24}");
+        assertThat(ids.resolve(none, "/generate").value()).matches("gnt-[A-Za-z0-9]{24}");
+        assertThat(ids.resolve(none, "/v1/embeddings").value()).matches("req-[A-Za-z0-9]{24}");
+        RequestId chat = ids.resolve(none, "/v1/chat/completions");
+        assertThat("chatcmpl-" + chat.forWorker()).as("vLLM re-adds its prefix: same id in body and header")
+                .isEqualTo(chat.value());
+    }
+
+    @Test
+    void unprintableClientIdsAreReplaced() {
+        WritableHeaders<?> h = WritableHeaders.create();
+        h.set(HeaderNames.create("x-request-id"), "   ");
+        assertThat(ids.resolve(h, "/x").value()).startsWith("req-");
+    }
+
+    @Test
+    void hopByHopHeadersStayAndRouterHeadersAreSet() {
+        WritableHeaders<?> client = WritableHeaders.create();
+        client.set(HeaderNames.create("Connection"), "keep-alive, X-Secret-Hop");
+        client.set(HeaderNames.create("X-Secret-Hop"), "1");
+        client.set(HeaderNames.create("Keep-Alive"), "timeout=5");
+        client.set(HeaderNames.create("Host"), "router:30000");
+        client.set(HeaderNames.create("Content-Length"), "10");
+        client.set(HeaderNames.create("Transfer-Encoding"), "chunked");
+        client.set(HeaderNames.create("X-Request-Id"), "client-id");
+        client.set(HeaderNames.create("X-data-parallel-rank"), "7");
+        client.set(HeaderNames.create("Authorization"), "Bearer client");
+        client.set(HeaderNames.create("X-Custom"), "kept");
+        client.set(HeaderNames.create("Content-Type"), "application/json");
+
+        ClientRequestHeaders out = ClientRequestHeaders.create(WritableHeaders.create());
+        new HeaderRules("worker-key").toWorker(client, RequestId.of("rid-1"), 2, out);
+        assertThat(names(out)).containsExactlyInAnyOrder("x-custom", "content-type", "x-request-id", "authorization",
+                "x-data-parallel-rank");
+        assertThat(out.get(HeaderNames.create("x-request-id")).get()).isEqualTo("rid-1");
+        assertThat(out.get(HeaderNames.AUTHORIZATION).get()).isEqualTo("Bearer worker-key");
+        assertThat(out.get(HeaderNames.create("x-data-parallel-rank")).get()).isEqualTo("2");
+
+        ClientRequestHeaders plain = ClientRequestHeaders.create(WritableHeaders.create());
+        new HeaderRules(null).toWorker(client, RequestId.of("rid-2"), -1, plain);
+        assertThat(plain.get(HeaderNames.AUTHORIZATION).get()).as("client's key passes without --api-key")
+                .isEqualTo("Bearer client");
+        assertThat(plain.get(HeaderNames.create("x-data-parallel-rank")).get()).as("client's rank for a plain worker")
+                .isEqualTo("7");
+    }
+
+    private static List<String> names(ClientRequestHeaders h) {
+        List<String> names = new java.util.ArrayList<>();
+        h.forEach(x -> names.add(x.name().toLowerCase()));
+        return names;
+    }
+}
