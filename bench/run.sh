@@ -4,7 +4,7 @@
 # so what is measured is the proxy's own cost. Prints req/s, p50, p99, the router's CPU per request and RSS,
 # and the ratios router/nginx and router/direct.
 #
-#   bench/run.sh                      # defaults: 64 connections, 10 s per run, 5 s warm-up
+#   bench/run.sh                      # defaults: 64 connections, 10 s per run, 10 s warm-up each
 #   CONNECTIONS=128 DURATION=20 bench/run.sh
 #
 # Installs wrk and nginx with apt when they are missing. Everything listens on 127.0.0.1 only.
@@ -13,7 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 DURATION="${DURATION:-10}"
-WARMUP="${WARMUP:-5}"
+WARMUP="${WARMUP:-10}"
 WORKER_PORT="${WORKER_PORT:-18101}"
 ROUTER_PORT="${ROUTER_PORT:-18100}"
 NGINX_PORT="${NGINX_PORT:-18102}"
@@ -57,6 +57,7 @@ sed -e "s|@DIR@|$WORK|g" -e "s|@WORKER_PORT@|$WORKER_PORT|g" -e "s|@NGINX_PORT@|
   "$(dirname "$0")/load/nginx.conf.template" >"$WORK/nginx.conf"
 "$NGINX" -c "$WORK/nginx.conf" -p "$WORK" -e "$WORK/nginx-error.log" 2>>"$WORK/nginx-error.log"
 wait_http "http://127.0.0.1:$NGINX_PORT/health"
+NGINX_WORKER_PID="$(pgrep -P "$(cat "$WORK/nginx.pid")" | head -1)"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -81,9 +82,10 @@ for mode in nonstream stream; do
   for target in direct router nginx; do
     case $target in direct) port=$WORKER_PORT ;; router) port=$ROUTER_PORT ;; nginx) port=$NGINX_PORT ;; esac
     run_wrk "$port" "$mode.lua" "$WARMUP" >/dev/null
-    before=$(cpu_ticks "$ROUTER_PID")
+    case $target in router) pid=$ROUTER_PID ;; nginx) pid=$NGINX_WORKER_PID ;; *) pid=$WORKER_PID ;; esac
+    before=$(cpu_ticks "$pid")
     out="$(run_wrk "$port" "$mode.lua" "$DURATION")"
-    after=$(cpu_ticks "$ROUTER_PID")
+    after=$(cpu_ticks "$pid")
     echo "== $mode $target" >>"$RESULTS"; echo "$out" >>"$RESULTS"
     if echo "$out" | grep -q "Non-2xx\|Socket errors"; then say "warning: $mode/$target: $(echo "$out" | grep -E 'Non-2xx|Socket errors')"; fi
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
@@ -91,9 +93,8 @@ for mode in nonstream stream; do
     RPS[$mode,$target]=$rps
     P50[$mode,$target]=$(to_ms "$(echo "$out" | awk '$1=="50%" {print $2}')")
     P99[$mode,$target]=$(to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')")
-    if [ "$target" = router ]; then
-      CPU[$mode]=$(awk -v t=$((after - before)) -v hz="$TICK" -v n="$reqs" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
-    fi
+    # CPU of the proxy process (for direct: the worker itself) per request
+    CPU[$mode,$target]=$(awk -v t=$((after - before)) -v hz="$TICK" -v n="$reqs" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
   done
 done
 
@@ -102,17 +103,20 @@ echo "vllm-router (Java) load benchmark — $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); JDK: $("$JAVA" -version 2>&1 | head -1)"
 echo "load: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (after ${WARMUP}s warm-up), one simulated worker (zero latency); wrk, worker and proxy share the machine"
 echo
-printf "| %-9s | %-6s | %10s | %9s | %9s |\n" mode target "req/s" "p50 ms" "p99 ms"
-printf "|%s|%s|%s|%s|%s|\n" "-----------" "--------" "------------" "-----------" "-----------"
+printf "| %-9s | %-6s | %10s | %9s | %9s | %14s |\n" mode target "req/s" "p50 ms" "p99 ms" "CPU us/req (*)"
+printf "|%s|%s|%s|%s|%s|%s|\n" "-----------" "--------" "------------" "-----------" "-----------" "----------------"
 for mode in nonstream stream; do
   for target in direct router nginx; do
-    printf "| %-9s | %-6s | %10s | %9s | %9s |\n" "$mode" "$target" "${RPS[$mode,$target]}" "${P50[$mode,$target]}" "${P99[$mode,$target]}"
+    printf "| %-9s | %-6s | %10s | %9s | %9s | %14s |\n" "$mode" "$target" "${RPS[$mode,$target]}" \
+      "${P50[$mode,$target]}" "${P99[$mode,$target]}" "${CPU[$mode,$target]}"
   done
 done
+echo "(*) CPU time per request of the proxy process (router JVM, or nginx's worker); for direct, of the worker itself"
 echo
 for mode in nonstream stream; do
-  awk -v m="$mode" -v r="${RPS[$mode,router]}" -v n="${RPS[$mode,nginx]}" -v d="${RPS[$mode,direct]}" -v c="${CPU[$mode]}" \
-    'BEGIN { printf "%-9s router/nginx throughput %.2f, router/direct %.2f, router CPU %s us/request\n", m, r/n, r/d, c }'
+  awk -v m="$mode" -v r="${RPS[$mode,router]}" -v n="${RPS[$mode,nginx]}" -v d="${RPS[$mode,direct]}" \
+    -v rc="${CPU[$mode,router]}" -v nc="${CPU[$mode,nginx]}" \
+    'BEGIN { printf "%-9s throughput router/nginx %.2f, router/direct %.2f; CPU per request router/nginx %.1f\n", m, r/n, r/d, rc/nc }'
 done
 echo "router RSS now $(( $(rss_kb "$ROUTER_PID") / 1024 )) MiB, peak $(( $(hwm_kb "$ROUTER_PID") / 1024 )) MiB"
 echo "(raw wrk output: $RESULTS)"

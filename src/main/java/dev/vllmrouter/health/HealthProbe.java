@@ -2,8 +2,6 @@ package dev.vllmrouter.health;
 
 import java.time.Duration;
 
-import io.helidon.http.Method;
-
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.upstream.UpstreamResponse;
 
@@ -23,7 +21,7 @@ public final class HealthProbe {
     }
 
     public boolean probe(String baseUrl) {
-        try (UpstreamResponse up = client.send(baseUrl, Method.GET, baseUrl, endpoint, h -> {
+        try (UpstreamResponse up = client.send(baseUrl, "GET", baseUrl, endpoint, h -> {
         }, null, timeout)) {
             up.body().readAllBytes();
             return up.status() / 100 == 2;

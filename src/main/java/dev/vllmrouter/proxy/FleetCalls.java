@@ -11,12 +11,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Supplier;
 
-import io.helidon.http.Method;
 
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.RouterException;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.upstream.UpstreamResponse;
+import dev.vllmrouter.upstream.WireHeaders;
 import dev.vllmrouter.worker.Worker;
 import dev.vllmrouter.worker.WorkerSnapshot;
 
@@ -52,9 +52,9 @@ public final class FleetCalls {
         String target = req.rawQuery().isEmpty() ? req.rawPath() : req.rawPath() + "?" + req.rawQuery();
         int lastStatus = 0;
         byte[] lastBody = null;
-        io.helidon.http.Headers lastHeaders = null;
+        WireHeaders lastHeaders = null;
         for (String base : bases) {
-            try (UpstreamResponse up = client.send(base, req.method(), base, target,
+            try (UpstreamResponse up = client.send(base, req.method().text(), base, target,
                     h -> headerRules.toWorker(req.headers(), req.requestId(), -1, h), req.body(), timeout)) {
                 byte[] body = up.body().readAllBytes();
                 lastStatus = up.status();
@@ -104,7 +104,7 @@ public final class FleetCalls {
     }
 
     private boolean post(String base, String path) {
-        try (UpstreamResponse up = client.send(base, Method.POST, base, path,
+        try (UpstreamResponse up = client.send(base, "POST", base, path,
                 h -> { }, new byte[0], timeout)) {
             up.body().readAllBytes();
             return up.status() / 100 == 2;

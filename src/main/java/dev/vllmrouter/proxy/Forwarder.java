@@ -9,8 +9,6 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import io.helidon.http.HeaderNames;
-
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
@@ -33,7 +31,8 @@ import dev.vllmrouter.worker.Worker;
  * whole first (up to {@value #BUFFER_LIMIT} bytes) so a worker failing mid-body still yields a clean 502.
  * <p>Every path releases the lease exactly once and closes the upstream response: when the client hangs up
  * mid-stream the upstream connection is closed at once, which makes vLLM abort the generation. The total time of
- * one call is bounded by {@code --request-timeout-secs} (watchdog), each silence by the read timeout.
+ * one call is bounded by {@code --request-timeout-secs} (a watchdog for streams; for plain bodies the socket timeout,
+ * capped by what is left of the total), each silence by the read timeout.
  */
 public final class Forwarder {
     private static final System.Logger LOG = System.getLogger(Forwarder.class.getName());
@@ -78,7 +77,7 @@ public final class Forwarder {
             Lease lease = worker.acquire();
             UpstreamResponse up;
             try {
-                up = client.send(worker.id(), req.method(), worker.baseUrl(), target,
+                up = client.send(worker.id(), req.method().text(), worker.baseUrl(), target,
                         h -> headerRules.toWorker(req.headers(), req.requestId(), worker.dpRank(), h),
                         req.body(), headTimeout(deadline));
             } catch (UpstreamException e) {
@@ -113,49 +112,76 @@ public final class Forwarder {
 
     private void relay(ProxyRequest req, ClientSink sink, Worker worker, Lease lease, UpstreamResponse up,
                        long deadline) {
-        AtomicBoolean timedOut = new AtomicBoolean();
-        Deadlines.Handle watchdog = deadlines.schedule(Duration.ofNanos(deadline - ticker.nanos()), () -> {
-            timedOut.set(true);
-            up.close();
-        });
         try (lease; up) {
             int status = up.status();
             if (isEventStream(up)) {
-                relayStream(req, sink, worker, up, status, timedOut);
+                // a stream may run for many minutes: only a watchdog bounds its total time
+                AtomicBoolean timedOut = new AtomicBoolean();
+                Deadlines.Handle watchdog = deadlines.schedule(Duration.ofNanos(deadline - ticker.nanos()), () -> {
+                    timedOut.set(true);
+                    up.close();
+                });
+                try {
+                    relayStream(req, sink, worker, up, status, timedOut);
+                } finally {
+                    watchdog.cancel();
+                }
             } else {
-                relayBody(req, sink, worker, up, status, timedOut);
+                // a plain body follows its head at once (vLLM answers when done); each read is bounded by the
+                // socket timeout, itself no longer than what was left of the total when the request was sent
+                relayBody(req, sink, worker, up, status);
             }
-        } finally {
-            watchdog.cancel();
         }
     }
 
-    private void relayBody(ProxyRequest req, ClientSink sink, Worker worker, UpstreamResponse up, int status,
-                           AtomicBoolean timedOut) {
+    private void relayBody(ProxyRequest req, ClientSink sink, Worker worker, UpstreamResponse up, int status) {
         InputStream in = up.body();
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        byte[] body;
         boolean complete;
         try {
-            complete = readUpTo(in, head, BUFFER_LIMIT);
+            long length = contentLength(up);
+            if (length >= 0 && length <= BUFFER_LIMIT) {
+                body = in.readNBytes((int) length);
+                if (body.length < length) {
+                    throw new IOException("worker sent " + body.length + " of " + length + " body bytes");
+                }
+                complete = true;
+            } else {
+                ByteArrayOutputStream head = new ByteArrayOutputStream();
+                complete = readUpTo(in, head, BUFFER_LIMIT);
+                body = head.toByteArray();
+            }
         } catch (IOException | RuntimeException e) {
-            throw failedMidAnswer(worker, e, timedOut.get());
+            throw failedMidAnswer(worker, e, false);
         }
         sink.status(status);
         HeaderRules.toClient(up.headers(), sink);
         if (complete) {
-            sink.send(head.toByteArray());
+            sink.send(body);
             return;
         }
-        // a very large non-event body: pass the rest through as it comes
+        // a very large body of unknown length: pass the rest through as it comes
         OutputStream out = sink.stream();
         try {
-            head.writeTo(out);
+            out.write(body);
             in.transferTo(out);
             out.flush();
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.WARNING, "request {0}: large answer from {1} cut: {2}", req.requestId(), worker.id(),
                     e.toString());
             up.close();
+        }
+    }
+
+    private static long contentLength(UpstreamResponse up) {
+        String cl = up.headers().first("Content-Length");
+        if (cl == null || up.headers().first("Transfer-Encoding") != null) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(cl.trim());
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 
@@ -217,7 +243,7 @@ public final class Forwarder {
     }
 
     private static boolean isEventStream(UpstreamResponse up) {
-        return up.headers().contains(HeaderNames.CONTENT_TYPE)
-                && up.headers().get(HeaderNames.CONTENT_TYPE).get().regionMatches(true, 0, "text/event-stream", 0, 17);
+        String type = up.headers().first("Content-Type");
+        return type != null && type.regionMatches(true, 0, "text/event-stream", 0, 17);
     }
 }

@@ -4,12 +4,12 @@ import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
 
-import io.helidon.http.ClientRequestHeaders;
 import io.helidon.http.Header;
-import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
-import io.helidon.http.HeaderValues;
 import io.helidon.http.Headers;
+
+import dev.vllmrouter.upstream.HeaderSink;
+import dev.vllmrouter.upstream.WireHeaders;
 
 /**
  * Which headers cross the router, in each direction. Everything a client sends passes to the worker except hop-by-hop
@@ -20,8 +20,8 @@ import io.helidon.http.Headers;
  * {@code x-request-id} (the router's own is set instead).
  */
 public final class HeaderRules {
-    public static final HeaderName X_REQUEST_ID = HeaderNames.create("X-Request-Id");
-    public static final HeaderName X_DATA_PARALLEL_RANK = HeaderNames.create("X-data-parallel-rank");
+    public static final String X_REQUEST_ID = "X-Request-Id";
+    public static final String X_DATA_PARALLEL_RANK = "X-data-parallel-rank";
 
     private static final Set<String> REQUEST_DROPPED = Set.of(
             "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te",
@@ -32,15 +32,15 @@ public final class HeaderRules {
             "trailer", "trailers", "transfer-encoding", "upgrade", "content-length",
             "x-request-id", "date");
 
-    private final Header authorization;
+    private final String authorization;
 
     /** @param apiKey {@code --api-key}, or {@code null} to pass the client's Authorization through */
     public HeaderRules(String apiKey) {
-        this.authorization = apiKey == null ? null : HeaderValues.create(HeaderNames.AUTHORIZATION, "Bearer " + apiKey);
+        this.authorization = apiKey == null ? null : "Bearer " + apiKey;
     }
 
     /** Writes the headers of the upstream request for {@code client}'s headers. */
-    public void toWorker(Headers client, RequestId requestId, int dpRank, ClientRequestHeaders out) {
+    public void toWorker(Headers client, RequestId requestId, int dpRank, HeaderSink out) {
         Set<String> connectionListed = connectionTokens(client);
         for (Header h : client) {
             String name = h.name().toLowerCase(Locale.ROOT);
@@ -53,28 +53,32 @@ public final class HeaderRules {
             if (dpRank >= 0 && name.equals("x-data-parallel-rank")) {
                 continue;
             }
-            out.add(h);
+            for (String v : h.allValues()) {
+                out.add(h.name(), v);
+            }
         }
-        out.set(X_REQUEST_ID, requestId.forWorker());
+        out.add(X_REQUEST_ID, requestId.forWorker());
         if (authorization != null) {
-            out.set(authorization);
+            out.add("Authorization", authorization);
         }
         if (dpRank >= 0) {
-            out.set(X_DATA_PARALLEL_RANK, Integer.toString(dpRank));
+            out.add(X_DATA_PARALLEL_RANK, Integer.toString(dpRank));
         }
     }
 
     /** Copies the worker's response headers that may reach the client. */
-    public static void toClient(Headers worker, ClientSink sink) {
-        Set<String> connectionListed = connectionTokens(worker);
-        for (Header h : worker) {
-            String name = h.name().toLowerCase(Locale.ROOT);
+    public static void toClient(WireHeaders worker, ClientSink sink) {
+        Set<String> connectionListed = null;
+        String connection = worker.first("Connection");
+        if (connection != null) {
+            connectionListed = tokens(connection);
+        }
+        for (int i = 0; i < worker.size(); i++) {
+            String name = worker.name(i).toLowerCase(Locale.ROOT);
             if (RESPONSE_DROPPED.contains(name) || (connectionListed != null && connectionListed.contains(name))) {
                 continue;
             }
-            for (String v : h.allValues()) {
-                sink.header(h.name(), v);
-            }
+            sink.header(worker.name(i), worker.value(i));
         }
     }
 
@@ -84,13 +88,26 @@ public final class HeaderRules {
         }
         Set<String> tokens = new HashSet<>();
         for (String v : headers.get(HeaderNames.CONNECTION).allValues()) {
-            for (String t : v.split(",")) {
-                String token = t.trim().toLowerCase(Locale.ROOT);
-                if (!token.isEmpty() && !token.equals("close") && !token.equals("keep-alive")) {
-                    tokens.add(token);
-                }
+            Set<String> t = tokens(v);
+            if (t != null) {
+                tokens.addAll(t);
             }
         }
         return tokens.isEmpty() ? null : tokens;
+    }
+
+    /** The header names a {@code Connection} value lists (besides close / keep-alive), or {@code null}. */
+    private static Set<String> tokens(String connectionValue) {
+        Set<String> tokens = null;
+        for (String t : connectionValue.split(",")) {
+            String token = t.trim().toLowerCase(Locale.ROOT);
+            if (!token.isEmpty() && !token.equals("close") && !token.equals("keep-alive")) {
+                if (tokens == null) {
+                    tokens = new HashSet<>();
+                }
+                tokens.add(token);
+            }
+        }
+        return tokens;
     }
 }

@@ -19,7 +19,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.helidon.http.Headers;
-import io.helidon.http.Method;
 
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.RouterException;
@@ -105,7 +104,7 @@ public final class ModelCatalog {
     }
 
     private JsonNode fetch(String base, Headers clientHeaders, RequestId requestId) throws IOException {
-        try (UpstreamResponse up = client.send(base, Method.GET, base, "/v1/models",
+        try (UpstreamResponse up = client.send(base, "GET", base, "/v1/models",
                 h -> headerRules.toWorker(clientHeaders, requestId, -1, h), null, timeout)) {
             if (up.status() / 100 != 2) {
                 LOG.log(Level.DEBUG, "models: {0} answered {1}", base, up.status());

@@ -5,6 +5,7 @@ import java.time.Duration;
 
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.http.HttpRouting;
 
 /**
@@ -25,6 +26,8 @@ public final class RouterServer {
                 .host(config.host())
                 .port(config.port())
                 .connectionOptions(o -> o.tcpNoDelay(true))
+                // the Host header is not used for routing; validating it costs ~2% of a proxied request
+                .addProtocol(Http1Config.builder().validateRequestHostHeader(false).build())
                 .shutdownGracePeriod(Duration.ofSeconds(1))
                 .routing(r -> routing(r, ctx))
                 .putSocket(METRICS_SOCKET, s -> s

@@ -1,37 +1,63 @@
 package dev.vllmrouter.upstream;
 
 import java.io.InputStream;
-
-import io.helidon.http.Headers;
-import io.helidon.webclient.api.HttpClientResponse;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A worker's response: status and headers are read; the body is an {@link InputStream} that returns bytes as they
- * arrive (chunked decoding done, nothing buffered beyond one read). {@link #close()} releases the connection to the
- * pool when the body was read to its end and closes it otherwise, which is how an abandoned generation is aborted on
- * the worker. Safe to close from another thread (used by the total-timeout watchdog).
+ * A worker's response: status and headers are parsed; the body is an {@link InputStream} that hands out bytes as
+ * they arrive. When the body was read to its end on a keep-alive connection, the connection goes back to the pool;
+ * {@link #close()} before that closes the connection, which is how an abandoned generation is aborted on the worker.
+ * <p>Thread-safety: {@link #close()} may be called from any thread, also while another thread reads (the deadline
+ * watchdog does); the connection is released or closed exactly once (one CAS decides which).
  */
 public final class UpstreamResponse implements AutoCloseable {
-    private final HttpClientResponse response;
+    private static final int OPEN = 0;
+    private static final int RELEASED = 1;
+    private static final int CLOSED = 2;
 
-    UpstreamResponse(HttpClientResponse response) {
-        this.response = response;
+    private final int status;
+    private final WireHeaders headers;
+    private final Connection connection;
+    private final ConnectionPool pool;
+    private final boolean keepAlive;
+    private final AtomicInteger state = new AtomicInteger(OPEN);
+    private InputStream body;
+
+    UpstreamResponse(int status, WireHeaders headers, Connection connection, ConnectionPool pool, boolean keepAlive) {
+        this.status = status;
+        this.headers = headers;
+        this.connection = connection;
+        this.pool = pool;
+        this.keepAlive = keepAlive;
+    }
+
+    void body(InputStream body) {
+        this.body = body;
     }
 
     public int status() {
-        return response.status().code();
+        return status;
     }
 
-    public Headers headers() {
-        return response.headers();
+    public WireHeaders headers() {
+        return headers;
     }
 
     public InputStream body() {
-        return response.inputStream();
+        return body;
+    }
+
+    /** Called by the body stream when the body ended properly. */
+    void bodyComplete() {
+        if (keepAlive && !connection.hasBuffered() && state.compareAndSet(OPEN, RELEASED)) {
+            pool.release(connection);
+        }
     }
 
     @Override
     public void close() {
-        response.close();
+        if (state.compareAndSet(OPEN, CLOSED)) {
+            connection.close();
+        }
     }
 }

@@ -1,0 +1,200 @@
+package dev.vllmrouter.upstream;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+
+/**
+ * One HTTP/1.1 connection to a worker: a blocking socket (cheap on virtual threads) with its own read buffer, so
+ * the response head is parsed without per-byte calls and body bytes are handed out as soon as they arrive. Used by
+ * one request at a time; {@link #close()} may come from another thread (the deadline watchdog) and makes a blocked
+ * read fail at once.
+ */
+final class Connection {
+    private static final int BUFFER = 16 * 1024;
+
+    private final Origin origin;
+    private final Socket socket;
+    private final InputStream in;
+    private final OutputStream out;
+    private final byte[] buf = new byte[BUFFER];
+    private int pos;
+    private int limit;
+    private long received;      // bytes read since the current request was written
+    private int requests;       // requests sent on this connection
+    private long idleSince;     // ticker time when it was last returned to the pool
+
+    private Connection(Origin origin, Socket socket) throws IOException {
+        this.origin = origin;
+        this.socket = socket;
+        this.in = socket.getInputStream();
+        this.out = socket.getOutputStream();
+    }
+
+    static Connection open(Origin origin, Duration connectTimeout) throws IOException {
+        Socket socket = new Socket();
+        try {
+            socket.setTcpNoDelay(true);
+            socket.setKeepAlive(true);
+            socket.connect(new InetSocketAddress(origin.host(), origin.port()), (int) connectTimeout.toMillis());
+            if (origin.tls()) {
+                SSLSocket ssl = (SSLSocket) ((SSLSocketFactory) SSLSocketFactory.getDefault())
+                        .createSocket(socket, origin.host(), origin.port(), true);
+                SSLParameters params = ssl.getSSLParameters();
+                params.setEndpointIdentificationAlgorithm("HTTPS");
+                ssl.setSSLParameters(params);
+                ssl.setSoTimeout((int) Math.max(1, connectTimeout.toMillis()));
+                ssl.startHandshake();
+                return new Connection(origin, ssl);
+            }
+            return new Connection(origin, socket);
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    Origin origin() {
+        return origin;
+    }
+
+    /** Whether this connection already carried a request (a pooled one the worker may have closed meanwhile). */
+    boolean reused() {
+        return requests > 1;
+    }
+
+    long idleSince() {
+        return idleSince;
+    }
+
+    void idleSince(long nanos) {
+        this.idleSince = nanos;
+    }
+
+    /** Writes one request (head and body) and prepares to read its response. */
+    void send(byte[] head, byte[] body, Duration readTimeout) throws IOException {
+        requests++;
+        received = 0;
+        socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, readTimeout.toMillis())));
+        if (body != null && body.length > 0 && body.length <= 16 * 1024) {
+            // one write: no second segment waiting on an ACK
+            byte[] all = new byte[head.length + body.length];
+            System.arraycopy(head, 0, all, 0, head.length);
+            System.arraycopy(body, 0, all, head.length, body.length);
+            out.write(all);
+        } else {
+            out.write(head);
+            if (body != null && body.length > 0) {
+                out.write(body);
+            }
+        }
+        out.flush();
+    }
+
+    /** Bytes of the current response received so far (0 means the worker sent nothing yet). */
+    long received() {
+        return received;
+    }
+
+    /** Ensures at least one unread byte is buffered; false at end of stream. */
+    private boolean fill() throws IOException {
+        if (pos < limit) {
+            return true;
+        }
+        int n = in.read(buf, 0, buf.length);
+        if (n < 0) {
+            return false;
+        }
+        pos = 0;
+        limit = n;
+        received += n;
+        return true;
+    }
+
+    /** Reads one CRLF- (or LF-) terminated line of at most {@code max} bytes, without the terminator. */
+    String readLine(int max) throws IOException {
+        StringBuilder sb = null;
+        while (true) {
+            if (!fill()) {
+                throw new EOFException("worker closed the connection"
+                        + (received == 0 ? " before answering" : " in the middle of the response head"));
+            }
+            int start = pos;
+            while (pos < limit) {
+                if (buf[pos] == '\n') {
+                    int end = pos;
+                    pos++;
+                    String part = new String(buf, start, end - start, StandardCharsets.ISO_8859_1);
+                    String line = sb == null ? part : sb.append(part).toString();
+                    return line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
+                }
+                pos++;
+            }
+            if (sb == null) {
+                sb = new StringBuilder();
+            }
+            sb.append(new String(buf, start, pos - start, StandardCharsets.ISO_8859_1));
+            if (sb.length() > max) {
+                throw new IOException("response line longer than " + max + " bytes");
+            }
+        }
+    }
+
+    /** Reads up to {@code len} bytes: what is buffered, else one socket read. -1 at end of stream. */
+    int read(byte[] b, int off, int len) throws IOException {
+        if (len == 0) {
+            return 0;
+        }
+        if (pos >= limit) {
+            if (len >= buf.length) {
+                // large reads bypass the buffer
+                int n = in.read(b, off, len);
+                if (n > 0) {
+                    received += n;
+                }
+                return n;
+            }
+            if (!fill()) {
+                return -1;
+            }
+        }
+        int n = Math.min(len, limit - pos);
+        System.arraycopy(buf, pos, b, off, n);
+        pos += n;
+        return n;
+    }
+
+    /** Consumes the CRLF that ends a chunk's data. */
+    void expectCrlf() throws IOException {
+        String rest = readLine(64);
+        if (!rest.isEmpty()) {
+            throw new IOException("malformed chunked body: expected CRLF after chunk data");
+        }
+    }
+
+    /** Whether unread bytes are buffered (a clean connection has none between responses). */
+    boolean hasBuffered() {
+        return pos < limit;
+    }
+
+    void close() {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // nothing to do
+        }
+    }
+
+    boolean isClosed() {
+        return socket.isClosed();
+    }
+}

@@ -1,0 +1,79 @@
+package dev.vllmrouter.upstream;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import dev.vllmrouter.common.Ticker;
+
+/**
+ * Idle keep-alive connections per worker origin. Most recently used first (LIFO), so under light load a few warm
+ * connections serve everything and the rest age out. A connection idle longer than {@code maxIdleNanos} is closed
+ * instead of reused: vLLM's server (uvicorn) closes idle connections after 5 s, and reusing one it is closing would
+ * fail the request. Lock-free; about {@code maxIdlePerOrigin} idle connections at most per origin (the count is
+ * advisory under races, which only lets the bound be exceeded by the number of racing threads).
+ */
+final class ConnectionPool {
+    private static final class Idle {
+        final ConcurrentLinkedDeque<Connection> deque = new ConcurrentLinkedDeque<>();
+        final AtomicInteger count = new AtomicInteger();
+    }
+
+    private final ConcurrentHashMap<Origin, Idle> idle = new ConcurrentHashMap<>();
+    private final Ticker ticker;
+    private final long maxIdleNanos;
+    private final int maxIdlePerOrigin;
+
+    ConnectionPool(Ticker ticker, long maxIdleNanos, int maxIdlePerOrigin) {
+        this.ticker = ticker;
+        this.maxIdleNanos = maxIdleNanos;
+        this.maxIdlePerOrigin = maxIdlePerOrigin;
+    }
+
+    /** A pooled connection to {@code origin} that is young enough, or {@code null}. */
+    Connection take(Origin origin) {
+        Idle pool = idle.get(origin);
+        if (pool == null) {
+            return null;
+        }
+        long now = ticker.nanos();
+        Connection c;
+        while ((c = pool.deque.pollFirst()) != null) {
+            pool.count.decrementAndGet();
+            if (now - c.idleSince() < maxIdleNanos && !c.isClosed()) {
+                return c;
+            }
+            c.close();
+        }
+        return null;
+    }
+
+    void release(Connection c) {
+        Idle pool = idle.computeIfAbsent(c.origin(), o -> new Idle());
+        long now = ticker.nanos();
+        if (pool.count.get() >= maxIdlePerOrigin) {
+            c.close();
+            return;
+        }
+        c.idleSince(now);
+        pool.count.incrementAndGet();
+        pool.deque.offerFirst(c);
+        // age out the least recently used while here, so sockets do not pile up after a burst
+        Connection oldest = pool.deque.peekLast();
+        if (oldest != null && oldest != c && now - oldest.idleSince() >= maxIdleNanos
+                && pool.deque.removeLastOccurrence(oldest)) {
+            pool.count.decrementAndGet();
+            oldest.close();
+        }
+    }
+
+    void closeAll() {
+        idle.values().forEach(pool -> {
+            Connection c;
+            while ((c = pool.deque.pollFirst()) != null) {
+                pool.count.decrementAndGet();
+                c.close();
+            }
+        });
+    }
+}
