@@ -169,7 +169,7 @@ class ProxyIT {
             t.join();
         }
         assertThat(failures).isEmpty();
-        assertThat(fleet.routerInFlight()).isZero();
+        fleet.awaitRouterIdle();
         await().atMost(Duration.ofSeconds(10)).until(() -> fleet.workers().stream().allMatch(w -> w.inFlight() == 0));
     }
 
@@ -188,7 +188,7 @@ class ProxyIT {
         int before = fleet.workers().stream().mapToInt(w -> w.log().disconnects()).sum();
         await().atMost(Duration.ofSeconds(10)).until(
                 () -> fleet.workers().stream().mapToInt(w -> w.log().disconnects()).sum() > before);
-        await().atMost(Duration.ofSeconds(10)).until(() -> fleet.routerInFlight() == 0);
+        fleet.awaitRouterIdle();
         await().atMost(Duration.ofSeconds(10)).until(() -> fleet.workers().stream().allMatch(w -> w.inFlight() == 0));
     }
 
@@ -285,7 +285,7 @@ class ProxyIT {
         }
         assertThat(JSON.readTree(events.get(3)).path("error").path("code").asInt()).isEqualTo(502);
         assertThat(events.get(4)).isEqualTo("[DONE]");
-        await().atMost(Duration.ofSeconds(10)).until(() -> fleet.routerInFlight() == 0);
+        fleet.awaitRouterIdle();
     }
 
     @Test
@@ -319,6 +319,10 @@ class ProxyIT {
     @Test
     void metricsCountRequestsPerRouteWithoutExtraLabels() {
         fleet.post("/v1/chat/completions", CHAT);
+        // recorded when the handler returns, which may be just after the client got its answer
+        await().atMost(Duration.ofSeconds(10)).until(() -> java.util.regex.Pattern.compile(
+                "vllm_router_request_duration_seconds_count\\{route=\"/v1/chat/completions\"} [1-9]")
+                .matcher(fleet.metrics()).find());
         String metrics = fleet.metrics();
         assertThat(metrics).containsPattern("vllm_router_requests_total\\{route=\"/v1/chat/completions\"} [1-9]");
         assertThat(metrics).contains("vllm_router_request_duration_seconds_bucket{route=\"/v1/chat/completions\",le=\"0.001\"}");

@@ -83,7 +83,7 @@ class RouterEdgesIT {
                 assertThat(fleet.post("/v1/chat/completions", CHAT).statusCode()).isEqualTo(200);
             }
             assertThat(generation(live)).hasSize(4);
-            assertThat(fleet.routerInFlight()).isZero();
+            fleet.awaitRouterIdle();
         }
     }
 
@@ -137,7 +137,7 @@ class RouterEdgesIT {
             assertThat(res.statusCode()).isEqualTo(504);
             assertThat(JSON.readTree(res.body()).path("error").path("code").asInt()).isEqualTo(504);
             fleet.worker(0).faults().hang(false);
-            assertThat(fleet.routerInFlight()).isZero();
+            fleet.awaitRouterIdle();
         }
     }
 
@@ -156,7 +156,7 @@ class RouterEdgesIT {
             assertThat(JSON.readTree(events.get(events.size() - 2)).path("error").path("code").asInt())
                     .isEqualTo(504);
             assertThat(events.get(events.size() - 1)).isEqualTo("[DONE]");
-            assertThat(fleet.routerInFlight()).isZero();
+            fleet.awaitRouterIdle();
             fleet.worker(0).log().awaitDisconnects(1, java.time.Duration.ofSeconds(10));
         }
     }

@@ -129,12 +129,13 @@ public final class Forwarder {
             } else {
                 // a plain body follows its head at once (vLLM answers when done); each read is bounded by the
                 // socket timeout, itself no longer than what was left of the total when the request was sent
-                relayBody(req, sink, worker, up, status);
+                relayBody(req, sink, worker, lease, up, status);
             }
         }
     }
 
-    private void relayBody(ProxyRequest req, ClientSink sink, Worker worker, UpstreamResponse up, int status) {
+    private void relayBody(ProxyRequest req, ClientSink sink, Worker worker, Lease lease, UpstreamResponse up,
+                           int status) {
         InputStream in = up.body();
         byte[] body;
         boolean complete;
@@ -157,6 +158,7 @@ public final class Forwarder {
         sink.status(status);
         HeaderRules.toClient(up.headers(), sink);
         if (complete) {
+            lease.close(); // the worker is done with this request; a slow client must not count as its load
             sink.send(body);
             return;
         }

@@ -55,8 +55,13 @@ final class Endpoint {
         } catch (RouterException e) {
             fail(sink, res, e.error(), requestId, e);
         } catch (RuntimeException e) {
-            LOG.log(Level.ERROR, "request " + requestId + " on " + route + " failed", e);
-            fail(sink, res, OpenAiError.of(ErrorKind.INTERNAL, "Internal router error: " + e), requestId, e);
+            if (sink.committed()) {
+                // the answer was going out: almost always the client hung up; nothing left to tell it
+                LOG.log(Level.DEBUG, "request {0}: answer cut: {1}", requestId, e.toString());
+            } else {
+                LOG.log(Level.ERROR, "request " + requestId + " on " + route + " failed", e);
+                fail(sink, res, OpenAiError.of(ErrorKind.INTERNAL, "Internal router error: " + e), requestId, e);
+            }
         } finally {
             sink.finish();
             ctx.metrics().requestDone(route, sink.statusCode(), ticker.nanos() - start);

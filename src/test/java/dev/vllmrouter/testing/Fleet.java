@@ -116,6 +116,11 @@ public final class Fleet implements AutoCloseable {
         return router.registry().snapshot().workers().stream().mapToInt(w -> w.inFlight()).sum();
     }
 
+    /** Waits until every lease the router holds is released (in-flight back to 0 on every worker). */
+    public void awaitRouterIdle() {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> routerInFlight() == 0);
+    }
+
     @Override
     public void close() {
         router.close();
