@@ -224,6 +224,17 @@ class ProxyIT {
     }
 
     @Test
+    void jsonWithoutContentTypeIsLabelledForTheWorker() {
+        HttpResponse<String> res = fleet.send(HttpRequest.newBuilder(URI.create(fleet.url("/v1/completions")))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"demo\",\"prompt\":\"x\",\"max_tokens\":1}"))
+                .build());
+        assertThat(res.statusCode()).isEqualTo(200);
+        RecordedRequest got = fleet.workers().stream().flatMap(w -> generationRequests(w).stream())
+                .findFirst().orElseThrow();
+        assertThat(got.header("content-type")).hasValue("application/json");
+    }
+
+    @Test
     void nonJsonContentTypeOnJsonRouteIs415() throws Exception {
         HttpResponse<String> res = fleet.send(HttpRequest.newBuilder(URI.create(fleet.url("/v1/completions")))
                 .header("Content-Type", "text/plain")

@@ -9,9 +9,12 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import io.helidon.http.HeaderNames;
+
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
+import dev.vllmrouter.openai.RequestFacts;
 import dev.vllmrouter.openai.RouterException;
 import dev.vllmrouter.policy.Attempt;
 import dev.vllmrouter.policy.PolicyRuntime;
@@ -78,7 +81,13 @@ public final class Forwarder {
             UpstreamResponse up;
             try {
                 up = client.send(worker.id(), req.method().text(), worker.baseUrl(), target,
-                        h -> headerRules.toWorker(req.headers(), req.requestId(), worker.dpRank(), h),
+                        h -> {
+                            headerRules.toWorker(req.headers(), req.requestId(), worker.dpRank(), h);
+                            if (req.facts() != RequestFacts.NONE && !req.headers().contains(HeaderNames.CONTENT_TYPE)) {
+                                // validated JSON sent without a type (curl -d): vLLM would refuse it with a 400
+                                h.add("Content-Type", "application/json");
+                            }
+                        },
                         req.body(), headTimeout(deadline));
             } catch (UpstreamException e) {
                 lease.close();
