@@ -44,7 +44,7 @@ final class LogSetup {
         if (logDir != null) {
             try {
                 Files.createDirectories(logDir);
-                FileHandler file = new FileHandler(logDir.resolve("vllm-router.log").toString(), 64 << 20, 4, true);
+                FileHandler file = new FileHandler(logDir.resolve("vllm-router.log").toString(), true);
                 file.setLevel(jul);
                 file.setFormatter(new SimpleFormatter());
                 root.addHandler(file);

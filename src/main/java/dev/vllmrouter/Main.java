@@ -26,7 +26,7 @@ public final class Main {
     static int run(String[] args) {
         SettingsSource settings;
         try {
-            settings = SettingsSource.create(System.getenv(), RouterCli.configFile(args));
+            settings = SettingsSource.create(System.getenv(), RouterCli.configFile(args, System.getenv()));
         } catch (ConfigException e) {
             System.err.println("vllm-router: error: " + e.getMessage());
             return 2;

@@ -232,6 +232,18 @@ class ProxyIT {
         RecordedRequest got = fleet.workers().stream().flatMap(w -> generationRequests(w).stream())
                 .findFirst().orElseThrow();
         assertThat(got.header("content-type")).hasValue("application/json");
+        got.headers().get("content-type").forEach(v -> assertThat(v).isEqualTo("application/json"));
+
+        // curl -d '{...}' without -H labels the JSON as a form
+        fleet.workers().forEach(w -> w.log().clear());
+        HttpResponse<String> form = fleet.send(HttpRequest.newBuilder(URI.create(fleet.url("/v1/completions")))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"demo\",\"prompt\":\"x\",\"max_tokens\":1}"))
+                .build());
+        assertThat(form.statusCode()).isEqualTo(200);
+        RecordedRequest relabelled = fleet.workers().stream().flatMap(w -> generationRequests(w).stream())
+                .findFirst().orElseThrow();
+        assertThat(relabelled.headers().get("content-type")).containsExactly("application/json");
     }
 
     @Test

@@ -27,7 +27,7 @@ public final class RouterCli {
      * @throws ConfigException for any invalid flag or value
      */
     public static RouterConfig parse(Map<String, String> env, String... args) {
-        SettingsSource settings = SettingsSource.create(env, configFile(args));
+        SettingsSource settings = SettingsSource.create(env, configFile(args, env));
         Holder holder = new Holder();
         CommandLine cmd = new CommandLine(holder);
         cmd.getCommandSpec().defaultValueProvider(settings);
@@ -41,8 +41,11 @@ public final class RouterCli {
         return RouterConfig.from(holder.options, parsed, settings);
     }
 
-    /** {@code --config FILE} or {@code --config=FILE}, read before picocli parses (it supplies defaults). */
-    public static Path configFile(String[] args) {
+    /**
+     * {@code --config FILE} or {@code --config=FILE}, else {@code VLLM_ROUTER_CONFIG}; read before picocli parses
+     * (the file supplies defaults).
+     */
+    public static Path configFile(String[] args, Map<String, String> env) {
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--config")) {
                 if (i + 1 >= args.length) {
@@ -54,6 +57,7 @@ public final class RouterCli {
                 return Path.of(args[i].substring("--config=".length()));
             }
         }
-        return null;
+        String fromEnv = env.get(SettingsSource.ENV_PREFIX + "CONFIG");
+        return fromEnv == null || fromEnv.isBlank() ? null : Path.of(fromEnv.trim());
     }
 }

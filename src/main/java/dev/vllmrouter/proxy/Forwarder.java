@@ -9,12 +9,9 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import io.helidon.http.HeaderNames;
-
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
-import dev.vllmrouter.openai.RequestFacts;
 import dev.vllmrouter.openai.RouterException;
 import dev.vllmrouter.policy.Attempt;
 import dev.vllmrouter.policy.PolicyRuntime;
@@ -28,8 +25,10 @@ import dev.vllmrouter.worker.Worker;
 
 /**
  * The regular request pipeline: pick a worker, hold a {@link Lease} on it, send the client's bytes unchanged, relay
- * the answer. A worker that cannot be reached (nothing was sent) is replaced by another untried one, up to
- * {@value #MAX_ATTEMPTS} attempts; nothing is retried once the worker answered. A worker's own status (a 400, a 500)
+ * the answer. When a worker fails before its response head arrives — refused or broken connection, but not a
+ * timeout (it may still be generating) — the request goes to another untried worker, up to {@value #MAX_ATTEMPTS}
+ * attempts; vLLM aborts a request whose connection broke, so it is not run twice. Nothing is retried once the worker
+ * answered. A worker's own status (a 400, a 500)
  * passes through with its body. Event streams are relayed event by event ({@link SseRelay}); other bodies are read
  * whole first (up to {@value #BUFFER_LIMIT} bytes) so a worker failing mid-body still yields a clean 502.
  * <p>Every path releases the lease exactly once and closes the upstream response: when the client hangs up
@@ -81,13 +80,8 @@ public final class Forwarder {
             UpstreamResponse up;
             try {
                 up = client.send(worker.id(), req.method().text(), worker.baseUrl(), target,
-                        h -> {
-                            headerRules.toWorker(req.headers(), req.requestId(), worker.dpRank(), h);
-                            if (req.facts() != RequestFacts.NONE && !req.headers().contains(HeaderNames.CONTENT_TYPE)) {
-                                // validated JSON sent without a type (curl -d): vLLM would refuse it with a 400
-                                h.add("Content-Type", "application/json");
-                            }
-                        },
+                        h -> headerRules.toWorker(req.headers(), req.requestId(), worker.dpRank(),
+                                req.asJson() ? "application/json" : null, h),
                         req.body(), headTimeout(deadline));
             } catch (UpstreamException e) {
                 lease.close();

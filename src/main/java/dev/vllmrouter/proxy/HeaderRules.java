@@ -41,6 +41,15 @@ public final class HeaderRules {
 
     /** Writes the headers of the upstream request for {@code client}'s headers. */
     public void toWorker(Headers client, RequestId requestId, int dpRank, HeaderSink out) {
+        toWorker(client, requestId, dpRank, null, out);
+    }
+
+    /**
+     * Writes the headers of the upstream request for {@code client}'s headers.
+     *
+     * @param contentType replaces the client's Content-Type when not {@code null}
+     */
+    public void toWorker(Headers client, RequestId requestId, int dpRank, String contentType, HeaderSink out) {
         Set<String> connectionListed = connectionTokens(client);
         for (Header h : client) {
             String name = h.name().toLowerCase(Locale.ROOT);
@@ -53,9 +62,15 @@ public final class HeaderRules {
             if (dpRank >= 0 && name.equals("x-data-parallel-rank")) {
                 continue;
             }
+            if (contentType != null && name.equals("content-type")) {
+                continue;
+            }
             for (String v : h.allValues()) {
                 out.add(h.name(), v);
             }
+        }
+        if (contentType != null) {
+            out.add("Content-Type", contentType);
         }
         out.add(X_REQUEST_ID, requestId.forWorker());
         if (authorization != null) {

@@ -16,7 +16,9 @@ import dev.vllmrouter.openai.RequestFacts;
  * @param facts     what was parsed from a JSON body ({@link RequestFacts#NONE} otherwise)
  * @param requestId the request id (taken from the client or generated)
  * @param route     the metrics label of the route
+ * @param asJson    send the body as {@code application/json} whatever the client labelled it (a validated JSON body
+ *                  that came without a type or as curl's default form type)
  */
 public record ProxyRequest(Method method, String rawPath, String rawQuery, Headers headers, byte[] body,
-                           RequestFacts facts, RequestId requestId, String route) {
+                           RequestFacts facts, RequestId requestId, String route, boolean asJson) {
 }

@@ -70,21 +70,25 @@ final class OpenAiService implements HttpService {
 
     private void json(String route, ServerRequest req, HelidonSink sink, RequestId requestId) {
         byte[] body = Endpoint.readBody(req, ctx.config().maxPayloadSize());
+        boolean relabel = true;
         if (req.headers().contains(HeaderNames.CONTENT_TYPE)) {
             String type = req.headers().get(HeaderNames.CONTENT_TYPE).get().toLowerCase(Locale.ROOT);
-            if (!type.startsWith("application/json") && !type.contains("+json")) {
+            // curl -d labels a JSON body as a form; once it parses as JSON it is sent on as what it is
+            relabel = type.startsWith("application/x-www-form-urlencoded");
+            if (!relabel && !type.startsWith("application/json") && !type.contains("+json")) {
                 throw new RouterException(ErrorKind.UNSUPPORTED_MEDIA_TYPE,
                         "Unsupported Content-Type '" + type + "': expected application/json");
             }
         }
         RequestFacts facts = RequestFacts.parse(body == null ? new byte[0] : body);
-        ctx.forwarder().forward(proxyRequest(route, req, body, facts, requestId), sink);
+        ctx.forwarder().forward(new ProxyRequest(req.prologue().method(), req.path().rawPath(),
+                req.query().rawValue(), req.headers(), body, facts, requestId, route, relabel), sink);
     }
 
     private static ProxyRequest proxyRequest(String route, ServerRequest req, byte[] body, RequestFacts facts,
                                              RequestId requestId) {
         return new ProxyRequest(req.prologue().method(), req.path().rawPath(), req.query().rawValue(),
-                req.headers(), body, facts, requestId, route);
+                req.headers(), body, facts, requestId, route, false);
     }
 
 }

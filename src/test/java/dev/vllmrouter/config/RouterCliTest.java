@@ -71,6 +71,13 @@ class RouterCliTest {
     }
 
     @Test
+    void configFileMayComeFromTheEnvironment(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("r.yaml");
+        Files.writeString(file, "port: 31500\n");
+        assertThat(RouterCli.parse(Map.of("VLLM_ROUTER_CONFIG", file.toString())).port()).isEqualTo(31500);
+    }
+
+    @Test
     void envListsMaySplitOnSpaces() {
         RouterConfig c = RouterCli.parse(Map.of("VLLM_ROUTER_WORKER_URLS", "http://a:1 http://b:2"));
         assertThat(c.workers()).hasSize(2);
