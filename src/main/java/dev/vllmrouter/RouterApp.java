@@ -2,6 +2,9 @@ package dev.vllmrouter;
 
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
@@ -11,6 +14,9 @@ import dev.vllmrouter.health.HealthProbe;
 import dev.vllmrouter.health.WorkerWait;
 import dev.vllmrouter.metrics.PrometheusMetrics;
 import dev.vllmrouter.metrics.RouterMetrics;
+import dev.vllmrouter.monitor.WorkerMonitor;
+import dev.vllmrouter.policy.CacheAwarePolicy;
+import dev.vllmrouter.policy.Policy;
 import dev.vllmrouter.policy.Policies;
 import dev.vllmrouter.policy.PolicyRuntime;
 import dev.vllmrouter.proxy.FleetCalls;
@@ -39,6 +45,8 @@ public final class RouterApp implements AutoCloseable {
     private final Deadlines deadlines;
     private final RouterMetrics metrics;
     private final WorkerWait workerWait;
+    private final WorkerMonitor monitor;
+    private final ScheduledExecutorService maintenance;
     private final RouterServer server;
 
     private RouterApp(RouterConfig config) {
@@ -49,30 +57,43 @@ public final class RouterApp implements AutoCloseable {
         for (WorkerUrl url : config.workers()) {
             registry.add(url);
         }
-        PolicyRuntime policy = new PolicyRuntime(Policies.create(config.policy(), random), registry::snapshot);
+        Policy policy = Policies.create(config.policy(), random);
+        PolicyRuntime policyRuntime = new PolicyRuntime(policy, registry::snapshot);
         client = new UpstreamClient(config.connectTimeout(), config.readTimeout());
+        monitor = new WorkerMonitor(registry, client, ticker, config.loadCheckInterval(),
+                Policies.isLoadAware(policy.name()));
+        maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "vllm-router-maintenance");
+            t.setDaemon(true);
+            return t;
+        });
+        long evictSeconds = config.policy().evictionInterval().toSeconds();
+        if (policy instanceof CacheAwarePolicy cacheAware && evictSeconds > 0) {
+            maintenance.scheduleWithFixedDelay(cacheAware::evict, evictSeconds, evictSeconds, TimeUnit.SECONDS);
+        }
         deadlines = new Deadlines();
         metrics = new PrometheusMetrics();
         HeaderRules headerRules = new HeaderRules(config.apiKey());
-        Forwarder forwarder = new Forwarder(policy, client, headerRules, deadlines, ticker, config.requestTimeout(),
-                config.readTimeout());
+        Forwarder forwarder = new Forwarder(policyRuntime, client, headerRules, deadlines, ticker,
+                config.requestTimeout(), config.readTimeout(), config.decisionHeader());
         ModelCatalog models = new ModelCatalog(client, headerRules, CONTROL_CALL_TIMEOUT);
         FleetCalls fleet = new FleetCalls(client, headerRules, registry::snapshot, CONTROL_CALL_TIMEOUT);
         HealthProbe probe = new HealthProbe(client, "/health", Duration.ofSeconds(2));
         workerWait = new WorkerWait(probe, ticker, d -> Thread.sleep(d), config.workerStartupCheckInterval(),
                 config.workerStartupTimeout());
         RouterContext ctx = new RouterContext(config, registry, forwarder, models, fleet,
-                new RequestIds(config.requestIdHeaders(), random), metrics, workerWait, ticker);
+                new RequestIds(config.requestIdHeaders(), random), metrics, workerWait, monitor, ticker);
         server = new RouterServer(ctx);
     }
 
     /** Builds and starts the router; returns once both listeners accept connections. */
     public static RouterApp start(RouterConfig config) {
         RouterApp app = new RouterApp(config);
+        app.monitor.start();
         app.server.start();
         LOG.log(Level.INFO, "vllm-router listening on http://{0}:{1} (policy {2}, {3} workers); "
                         + "Prometheus metrics on http://{4}:{5}/metrics", config.host(), String.valueOf(app.port()),
-                config.policy(), app.registry.snapshot().workers().size(), config.prometheusHost(),
+                config.policy().name(), app.registry.snapshot().workers().size(), config.prometheusHost(),
                 String.valueOf(app.metricsPort()));
         return app;
     }
@@ -121,9 +142,16 @@ public final class RouterApp implements AutoCloseable {
         return workerWait;
     }
 
+    /** The background worker monitor (tests run a round on demand). */
+    public WorkerMonitor monitor() {
+        return monitor;
+    }
+
     @Override
     public void close() {
         server.stop();
+        monitor.close();
+        maintenance.shutdownNow();
         deadlines.close();
         client.close();
     }

@@ -36,7 +36,7 @@ class ProxyIT {
 
     @BeforeAll
     static void start() {
-        fleet = Fleet.start(2);
+        fleet = Fleet.start(2, "--policy", "round_robin");
     }
 
     @AfterAll
@@ -53,7 +53,8 @@ class ProxyIT {
     }
 
     private static List<RecordedRequest> generationRequests(SimWorker w) {
-        return w.log().requests().stream().filter(r -> r.path().startsWith("/v1/")).toList();
+        return w.log().requests().stream().filter(r -> r.method().equals("POST") && r.path().startsWith("/v1/"))
+                .toList();
     }
 
     @Test

@@ -26,7 +26,8 @@ class RouterEdgesIT {
             + "\"max_tokens\":2}";
 
     private static List<RecordedRequest> generation(SimWorker w) {
-        return w.log().requests().stream().filter(r -> r.path().startsWith("/v1/")).toList();
+        return w.log().requests().stream().filter(r -> r.method().equals("POST") && r.path().startsWith("/v1/"))
+                .toList();
     }
 
     @Test
@@ -102,7 +103,7 @@ class RouterEdgesIT {
 
     @Test
     void dataParallelRanksTravelInTheHeader() {
-        try (Fleet fleet = Fleet.start(1, "--intra-node-data-parallel-size", "2")) {
+        try (Fleet fleet = Fleet.start(1, "--intra-node-data-parallel-size", "2", "--policy", "round_robin")) {
             for (int i = 0; i < 4; i++) {
                 assertThat(fleet.send(HttpRequest.newBuilder(URI.create(fleet.url("/v1/chat/completions")))
                         .header("Content-Type", "application/json")

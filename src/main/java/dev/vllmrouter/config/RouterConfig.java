@@ -23,7 +23,7 @@ public record RouterConfig(
         String host,
         int port,
         List<WorkerUrl> workers,
-        String policy,
+        PolicyConfig policy,
         int dataParallelSize,
         List<String> requestIdHeaders,
         long maxPayloadSize,
@@ -36,16 +36,17 @@ public record RouterConfig(
         String logLevel,
         Path logDir,
         Duration workerStartupTimeout,
-        Duration workerStartupCheckInterval) {
+        Duration workerStartupCheckInterval,
+        Duration loadCheckInterval,
+        boolean decisionHeader) {
 
     /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
     public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
             List.of("x-request-id", "x-correlation-id", "x-trace-id", "request-id");
 
-    /** Policies that exist in vllm-router; the ones not in {@link #SUPPORTED_POLICIES} are refused for now. */
+    /** The policies of vllm-router's CLI. */
     public static final List<String> KNOWN_POLICIES =
-            List.of("round_robin", "random", "cache_aware", "power_of_two", "consistent_hash", "rendezvous_hash");
-    public static final List<String> SUPPORTED_POLICIES = List.of("round_robin", "random");
+            List.of("cache_aware", "round_robin", "random", "power_of_two", "consistent_hash", "rendezvous_hash");
 
     private static final Set<String> LOG_LEVELS =
             Set.of("trace", "debug", "info", "warn", "warning", "error", "critical", "off");
@@ -53,13 +54,6 @@ public record RouterConfig(
     public RouterConfig {
         workers = List.copyOf(workers);
         requestIdHeaders = List.copyOf(requestIdHeaders);
-    }
-
-    /** A configuration with the code defaults and the given workers; used by tests and the demo. */
-    public static RouterConfig defaults(List<WorkerUrl> workers) {
-        return new RouterConfig("127.0.0.1", 30000, workers, "round_robin", 1, DEFAULT_REQUEST_ID_HEADERS,
-                536_870_912L, Duration.ofSeconds(1800), Duration.ofSeconds(10), Duration.ofSeconds(1800),
-                "127.0.0.1", 29000, null, "info", null, Duration.ofSeconds(600), Duration.ofSeconds(30));
     }
 
     /**
@@ -87,9 +81,17 @@ public record RouterConfig(
         if (!KNOWN_POLICIES.contains(policy)) {
             throw new ConfigException("--policy: '" + o.policy + "' (expected one of " + KNOWN_POLICIES + ")");
         }
-        if (!SUPPORTED_POLICIES.contains(policy)) {
-            throw new ConfigException("not supported yet: --policy " + policy);
-        }
+        require(o.cacheThreshold >= 0 && o.cacheThreshold <= 1,
+                "--cache-threshold: " + o.cacheThreshold + " (expected 0..1)");
+        require(o.balanceAbsThreshold >= 0, "--balance-abs-threshold: " + o.balanceAbsThreshold + " (expected >= 0)");
+        require(o.balanceRelThreshold >= 1,
+                "--balance-rel-threshold: " + o.balanceRelThreshold + " (expected >= 1)");
+        require(o.evictionInterval >= 0, "--eviction-interval: " + o.evictionInterval + " (expected >= 0)");
+        require(o.maxTreeSize > 0, "--max-tree-size: " + o.maxTreeSize + " (expected > 0)");
+        require(o.loadCheckIntervalSecs > 0,
+                "--load-check-interval-secs: " + o.loadCheckIntervalSecs + " (expected > 0)");
+        PolicyConfig policyConfig = new PolicyConfig(policy, o.cacheThreshold, o.balanceAbsThreshold,
+                o.balanceRelThreshold, Duration.ofSeconds(o.evictionInterval), o.maxTreeSize);
         require(!o.host.isBlank(), "--host: must not be empty");
         requirePort("--port", o.port);
         requirePort("--prometheus-port", o.prometheusPort);
@@ -137,11 +139,12 @@ public record RouterConfig(
             idHeaders.add(name);
         }
         long readSecs = o.readTimeoutSecs == 0 ? o.requestTimeoutSecs : o.readTimeoutSecs;
-        return new RouterConfig(o.host.trim(), o.port, workers, policy, o.intraNodeDataParallelSize,
+        return new RouterConfig(o.host.trim(), o.port, workers, policyConfig, o.intraNodeDataParallelSize,
                 idHeaders.isEmpty() ? DEFAULT_REQUEST_ID_HEADERS : idHeaders,
                 o.maxPayloadSize, Duration.ofSeconds(o.requestTimeoutSecs), Duration.ofSeconds(o.connectTimeoutSecs),
                 Duration.ofSeconds(readSecs), o.prometheusHost.trim(), o.prometheusPort, o.apiKey, level, o.logDir,
-                Duration.ofSeconds(o.workerStartupTimeoutSecs), Duration.ofSeconds(o.workerStartupCheckInterval));
+                Duration.ofSeconds(o.workerStartupTimeoutSecs), Duration.ofSeconds(o.workerStartupCheckInterval),
+                Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader);
     }
 
     private static boolean isTokenChar(int c) {

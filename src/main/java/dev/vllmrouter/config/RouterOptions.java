@@ -84,9 +84,9 @@ public final class RouterOptions {
     public String apiKey;
 
     // ---- routing policy
-    @Option(names = "--policy", description = "Load-balancing policy: round_robin, random "
-            + "(cache_aware, power_of_two, consistent_hash, rendezvous_hash: not supported yet).")
-    public String policy = "round_robin";
+    @Option(names = "--policy", description = "Load-balancing policy: cache_aware, round_robin, random, power_of_two, "
+            + "consistent_hash, rendezvous_hash.")
+    public String policy = "cache_aware";
 
     @Option(names = "--prefill-policy", description = "PD prefill policy. [not supported yet]")
     public String prefillPolicy;
@@ -94,21 +94,31 @@ public final class RouterOptions {
     @Option(names = "--decode-policy", description = "PD decode policy. [not supported yet]")
     public String decodePolicy;
 
-    @Option(names = "--cache-threshold", description = "cache_aware prefix-match threshold. [not supported yet]")
+    @Option(names = "--cache-threshold",
+            description = "cache_aware: share of the prompt a worker must already hold for cache affinity (0..1).")
     public double cacheThreshold = 0.3;
 
-    @Option(names = "--balance-abs-threshold", description = "cache_aware imbalance, absolute. [not supported yet]")
+    @Option(names = "--balance-abs-threshold",
+            description = "cache_aware: the fleet is imbalanced when max - min load exceeds this ...")
     public int balanceAbsThreshold = 64;
 
-    @Option(names = "--balance-rel-threshold", description = "cache_aware imbalance, relative. [not supported yet]")
+    @Option(names = "--balance-rel-threshold", description = "... and max load exceeds min load times this.")
     public double balanceRelThreshold = 1.5;
 
     @Option(names = {"--eviction-interval", "--eviction-interval-secs"},
-            description = "cache_aware eviction interval. [not supported yet]")
+            description = "cache_aware: seconds between trims of the prefix trees to --max-tree-size (0 = never).")
     public long evictionInterval = 120;
 
-    @Option(names = "--max-tree-size", description = "cache_aware tree budget. [not supported yet]")
+    @Option(names = "--max-tree-size", description = "cache_aware: characters of prompt text remembered per worker.")
     public long maxTreeSize = 67_108_864L;
+
+    @Option(names = "--load-check-interval-secs", description = "Seconds between scrapes of each worker's queue "
+            + "(/metrics, else /load) for load-aware policies; its models are re-read every 60 s. (extension)")
+    public long loadCheckIntervalSecs = 5;
+
+    @Option(names = "--decision-header", description = "Add x-vllm-router-decision (policy, worker, reason, match) "
+            + "to every routed answer; it names internal worker URLs. (extension)")
+    public boolean decisionHeader;
 
     // ---- prefill/decode disaggregation
     @Option(names = "--vllm-pd-disaggregation", description = "vLLM prefill/decode mode. [not supported yet]")
@@ -255,8 +265,7 @@ public final class RouterOptions {
     public static final List<String> NOT_SUPPORTED_YET = List.of(
             "--max-concurrent-requests", "--queue-size", "--queue-timeout-secs", "--cors-allowed-origins",
             "--enable-igw", "--history-backend", "--profile",
-            "--prefill-policy", "--decode-policy", "--cache-threshold", "--balance-abs-threshold",
-            "--balance-rel-threshold", "--eviction-interval-secs", "--max-tree-size",
+            "--prefill-policy", "--decode-policy",
             "--vllm-pd-disaggregation", "--prefill", "--decode", "--vllm-discovery-address", "--kv-connector",
             "--service-discovery", "--selector", "--service-discovery-port", "--service-discovery-namespace",
             "--prefill-selector", "--decode-selector",

@@ -1,7 +1,5 @@
 package dev.vllmrouter.policy;
 
-import dev.vllmrouter.worker.Worker;
-
 /**
  * A policy's data-plane side: thread-safe, no I/O, no logging, no metrics. The caller takes the lease, records the
  * outcome and counts the decision.
@@ -9,11 +7,11 @@ import dev.vllmrouter.worker.Worker;
 @FunctionalInterface
 public interface Picker {
     /**
-     * Chooses a worker for one attempt of a request.
+     * Chooses a worker for one attempt of a request, among the available workers that serve the key's model.
      *
      * @param key     what the policy may look at in the request
      * @param attempt the attempt number and the workers already tried (never returned again)
-     * @return the chosen worker, or {@code null} when no untried worker is available
+     * @return the choice, or {@code null} when no untried worker is available
      */
-    Worker pick(RoutingKey key, Attempt attempt);
+    Decision pick(RoutingKey key, Attempt attempt);
 }

@@ -3,7 +3,6 @@ package dev.vllmrouter.policy;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
-import dev.vllmrouter.worker.Worker;
 import dev.vllmrouter.worker.WorkerSnapshot;
 
 /**
@@ -30,7 +29,12 @@ public final class PolicyRuntime {
         return policy;
     }
 
-    public Worker pick(RoutingKey key, Attempt attempt) {
+    /** Whether the fleet serves {@code model} or might (see {@link WorkerSnapshot#mayServe}). */
+    public boolean mayServe(String model) {
+        return snapshots.get().mayServe(model);
+    }
+
+    public Decision pick(RoutingKey key, Attempt attempt) {
         WorkerSnapshot current = snapshots.get();
         Bound b = bound;
         if (b.snapshot != current) {

@@ -7,8 +7,8 @@ import dev.vllmrouter.worker.Worker;
 import dev.vllmrouter.worker.WorkerSnapshot;
 
 /**
- * {@code random}: a uniformly random available worker among those the request has not tried yet.
- * <p>Invariant: every untried available worker has the same probability. Stateless apart from the injected
+ * {@code random}: a uniformly random available worker serving the model, among those the request has not tried yet.
+ * <p>Invariant: every untried candidate has the same probability. Stateless apart from the injected
  * {@link RandomSource}; thread-safe.
  */
 public final class RandomPolicy implements Policy {
@@ -25,11 +25,15 @@ public final class RandomPolicy implements Policy {
 
     @Override
     public Picker newPicker(WorkerSnapshot snapshot, Picker previous) {
-        List<Worker> workers = snapshot.available();
-        return (key, attempt) -> pick(workers, attempt);
+        Candidates candidates = new Candidates(snapshot);
+        return (key, attempt) -> {
+            Worker w = pickUntried(candidates.forModel(key.model()), attempt, random);
+            return w == null ? null : new Decision(w, "random");
+        };
     }
 
-    private Worker pick(List<Worker> workers, Attempt attempt) {
+    /** A uniformly random worker of {@code workers} not tried by {@code attempt}, or {@code null}. */
+    static Worker pickUntried(List<Worker> workers, Attempt attempt, RandomSource random) {
         int n = workers.size();
         if (n == 0) {
             return null;

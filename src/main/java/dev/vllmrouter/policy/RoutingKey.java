@@ -1,10 +1,72 @@
 package dev.vllmrouter.policy;
 
 /**
- * The parts of a request a policy may use. Built once per request by the caller, with only what is cheap to know.
- *
- * @param route the request path (e.g. {@code /v1/chat/completions})
- * @param model the requested model, or {@code null}
+ * The parts of a request a policy may use. Everything beyond {@link #route()} and {@link #model()} is computed on
+ * first use and remembered, so a policy that does not need the body (round_robin, random, power_of_two) never pays
+ * for parsing it.
  */
-public record RoutingKey(String route, String model) {
+public interface RoutingKey {
+    /** The request path (e.g. {@code /v1/chat/completions}). */
+    String route();
+
+    /** The requested model, or {@code null}. */
+    String model();
+
+    /** The value of request header {@code lowerCaseName}, or {@code null}. */
+    String header(String lowerCaseName);
+
+    /**
+     * The explicit session key from the body, as vllm-router reads it: {@code session_params.session_id}
+     * ({@code session:<v>}), {@code user} ({@code user:<v>}), {@code session_id} ({@code session:<v>}),
+     * {@code user_id} ({@code user:<v>}); {@code null} when none.
+     */
+    String bodySessionKey();
+
+    /**
+     * What identifies a conversation without an explicit key: for chat, its leading messages up to and including the
+     * first user message (the same on every turn); for other requests, the prompt; {@code null} when the body has
+     * neither.
+     */
+    String conversationKey();
+
+    /**
+     * The text whose prefix a worker's KV cache holds: the whole conversation rendered in order (role and content of
+     * every message) for chat, the prompt for completions; empty when the body has none.
+     */
+    String promptText();
+
+    /** A key with only a route and a model (tests, requests without a body). */
+    static RoutingKey of(String route, String model) {
+        return new RoutingKey() {
+            @Override
+            public String route() {
+                return route;
+            }
+
+            @Override
+            public String model() {
+                return model;
+            }
+
+            @Override
+            public String header(String lowerCaseName) {
+                return null;
+            }
+
+            @Override
+            public String bodySessionKey() {
+                return null;
+            }
+
+            @Override
+            public String conversationKey() {
+                return null;
+            }
+
+            @Override
+            public String promptText() {
+                return "";
+            }
+        };
+    }
 }

@@ -14,6 +14,7 @@ import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
 import dev.vllmrouter.openai.RouterException;
 import dev.vllmrouter.policy.Attempt;
+import dev.vllmrouter.policy.Decision;
 import dev.vllmrouter.policy.PolicyRuntime;
 import dev.vllmrouter.policy.RoutingKey;
 import dev.vllmrouter.upstream.Deadlines;
@@ -40,6 +41,8 @@ public final class Forwarder {
     private static final System.Logger LOG = System.getLogger(Forwarder.class.getName());
     static final int MAX_ATTEMPTS = 3;
     static final int BUFFER_LIMIT = 32 * 1024 * 1024;
+    /** The response header that explains the routing decision (opt-in: {@code --decision-header}). */
+    public static final String DECISION_HEADER = "x-vllm-router-decision";
 
     private final PolicyRuntime policy;
     private final UpstreamClient client;
@@ -48,9 +51,11 @@ public final class Forwarder {
     private final Ticker ticker;
     private final long requestTimeoutNanos;
     private final Duration readTimeout;
+    private final boolean decisionHeader;
 
+    /** @param decisionHeader whether answers carry {@value #DECISION_HEADER} (it names internal worker URLs) */
     public Forwarder(PolicyRuntime policy, UpstreamClient client, HeaderRules headerRules, Deadlines deadlines,
-                     Ticker ticker, Duration requestTimeout, Duration readTimeout) {
+                     Ticker ticker, Duration requestTimeout, Duration readTimeout, boolean decisionHeader) {
         this.policy = policy;
         this.client = client;
         this.headerRules = headerRules;
@@ -58,6 +63,7 @@ public final class Forwarder {
         this.ticker = ticker;
         this.requestTimeoutNanos = requestTimeout.toNanos();
         this.readTimeout = readTimeout;
+        this.decisionHeader = decisionHeader;
     }
 
     /**
@@ -67,15 +73,21 @@ public final class Forwarder {
      */
     public void forward(ProxyRequest req, ClientSink sink) {
         long deadline = ticker.nanos() + requestTimeoutNanos;
-        RoutingKey key = new RoutingKey(req.rawPath(), req.facts().model());
+        RoutingKey key = new RequestRoutingKey(req);
+        String model = req.facts().model();
+        if (!policy.mayServe(model)) {
+            throw new RouterException(new OpenAiError(ErrorKind.NOT_FOUND, "The model `" + model
+                    + "` does not exist.", "model"), null);
+        }
         String target = req.rawQuery().isEmpty() ? req.rawPath() : req.rawPath() + "?" + req.rawQuery();
         Attempt attempt = Attempt.first();
         UpstreamException lastFailure = null;
         while (attempt.number() <= MAX_ATTEMPTS) {
-            Worker worker = policy.pick(key, attempt);
-            if (worker == null) {
+            Decision decision = policy.pick(key, attempt);
+            if (decision == null) {
                 break;
             }
+            Worker worker = decision.worker();
             Lease lease = worker.acquire();
             UpstreamResponse up;
             try {
@@ -97,6 +109,9 @@ public final class Forwarder {
                 lease.close();
                 throw e;
             }
+            if (decisionHeader) {
+                sink.header(DECISION_HEADER, explain(decision, attempt));
+            }
             relay(req, sink, worker, lease, up, deadline);
             return;
         }
@@ -106,6 +121,18 @@ public final class Forwarder {
         }
         throw new RouterException(ErrorKind.BAD_GATEWAY, "Upstream request failed: " + lastFailure.getMessage(),
                 lastFailure);
+    }
+
+    private String explain(Decision d, Attempt attempt) {
+        StringBuilder sb = new StringBuilder(96).append("policy=").append(policy.policy().name())
+                .append("; worker=").append(d.worker().id()).append("; reason=").append(d.reason());
+        if (d.match() >= 0) {
+            sb.append("; match=").append(String.format(java.util.Locale.ROOT, "%.2f", d.match()));
+        }
+        if (attempt.number() > 1) {
+            sb.append("; attempt=").append(attempt.number());
+        }
+        return sb.toString();
     }
 
     private Duration headTimeout(long deadline) {

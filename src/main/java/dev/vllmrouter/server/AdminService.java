@@ -135,7 +135,7 @@ final class AdminService implements HttpService {
             return new AddResult(false, "Worker " + url.id() + " did not become healthy within "
                     + ctx.config().workerStartupTimeout().toSeconds() + "s");
         }
-        if (ctx.registry().add(url).isEmpty()) {
+        if (ctx.registry().add(url, ctx.monitor().fetchModels(url.base())).isEmpty()) {
             return new AddResult(false, "Worker already exists: " + url.id());
         }
         return new AddResult(true, "Successfully added worker: " + url.id());

@@ -4,6 +4,7 @@ import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.config.RouterConfig;
 import dev.vllmrouter.health.WorkerWait;
 import dev.vllmrouter.metrics.RouterMetrics;
+import dev.vllmrouter.monitor.WorkerMonitor;
 import dev.vllmrouter.proxy.FleetCalls;
 import dev.vllmrouter.proxy.Forwarder;
 import dev.vllmrouter.proxy.ModelCatalog;
@@ -13,5 +14,5 @@ import dev.vllmrouter.worker.WorkerRegistry;
 /** What the HTTP services need, wired once by {@code RouterApp}. */
 public record RouterContext(RouterConfig config, WorkerRegistry registry, Forwarder forwarder,
                             ModelCatalog models, FleetCalls fleet, RequestIds requestIds, RouterMetrics metrics,
-                            WorkerWait workerWait, Ticker ticker) {
+                            WorkerWait workerWait, WorkerMonitor monitor, Ticker ticker) {
 }

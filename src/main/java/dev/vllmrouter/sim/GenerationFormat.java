@@ -10,6 +10,9 @@ package dev.vllmrouter.sim;
  *       finish chunk, no {@code usage} unless {@code continuous_usage_stats}.</li>
  *   <li>Completion chunks carry every field, {@code "usage":null} unless continuous usage is on.</li>
  *   <li>The usage-only chunk has {@code "choices":[]} and usage without nulls.</li>
+ *   <li>{@code usage.prompt_tokens_details} is {@code {"cached_tokens":N}} when the worker reports cached
+ *       tokens (N &gt; 0 and details enabled), otherwise null in full bodies and absent from the usage-only
+ *       chunk; continuous-usage chunks never carry it (vLLM adds it only to the final usage).</li>
  * </ul>
  * The per-response prefix ({@code id}, {@code object}, {@code created}, {@code model}) is rendered once, so
  * every chunk of a response shares id and created.
@@ -33,11 +36,17 @@ final class GenerationFormat {
     private final byte[] chunkPrefix;
     private final GenerationRequest request;
     private final long created;
+    private final int cachedTokens;
 
-    GenerationFormat(GenerationRequest request, long created) {
+    /**
+     * @param cachedTokens the {@code cached_tokens} to report; 0 reports none (vLLM's rule: details only when
+     *                     enabled and N &gt; 0, which the caller has applied)
+     */
+    GenerationFormat(GenerationRequest request, long created, int cachedTokens) {
         this.chat = request.chat();
         this.request = request;
         this.created = created;
+        this.cachedTokens = cachedTokens;
         this.chunkPrefix = new ByteSink(160)
                 .ascii("{\"id\":").jsonString(request.id())
                 .ascii(chat ? ",\"object\":\"chat.completion.chunk\"" : ",\"object\":\"text_completion\"")
@@ -74,7 +83,7 @@ final class GenerationFormat {
     /** The usage-only chunk sent when {@code stream_options.include_usage} is on. */
     void usageChunk(ByteSink s, int completionTokens) {
         s.append(chunkPrefix).ascii("],\"usage\":");
-        usage(s, completionTokens, false);
+        usage(s, completionTokens, true, false);
         s.ascii("}");
     }
 
@@ -98,19 +107,28 @@ final class GenerationFormat {
     private void tail(ByteSink s, boolean usage, int completionTokens) {
         if (usage) {
             s.ascii(",\"usage\":");
-            usage(s, completionTokens, false);
+            usage(s, completionTokens, false, false);
             s.ascii("}");
         } else {
             s.ascii(chat ? "}" : ",\"usage\":null}");
         }
     }
 
-    private void usage(ByteSink s, int completionTokens, boolean withDetails) {
+    /**
+     * @param details whether this usage may carry {@code prompt_tokens_details} (final usage only)
+     * @param nulls   render an absent value as null ({@code model_dump()}) instead of leaving the key out
+     */
+    private void usage(ByteSink s, int completionTokens, boolean details, boolean nulls) {
         int prompt = request.promptTokens();
         s.ascii("{\"prompt_tokens\":").append(prompt)
                 .ascii(",\"total_tokens\":").append((long) prompt + completionTokens)
                 .ascii(",\"completion_tokens\":").append(completionTokens);
-        s.ascii(withDetails ? ",\"prompt_tokens_details\":null}" : "}");
+        if (details && cachedTokens > 0) {
+            s.ascii(",\"prompt_tokens_details\":{\"cached_tokens\":").append(cachedTokens).ascii("}");
+        } else if (nulls) {
+            s.ascii(",\"prompt_tokens_details\":null");
+        }
+        s.ascii("}");
     }
 
     /** The complete non-streaming body; {@code kvTransferParams} is rendered JSON or null. */
@@ -136,7 +154,7 @@ final class GenerationFormat {
         s.ascii(chat ? ",\"token_ids\":null}]"
                 : ",\"prompt_logprobs\":null,\"prompt_token_ids\":null,\"token_ids\":null}]");
         s.ascii(",\"service_tier\":null,\"system_fingerprint\":null,\"usage\":");
-        usage(s, n, true);
+        usage(s, n, true, true);
         if (chat) {
             s.ascii(",\"prompt_logprobs\":null,\"prompt_token_ids\":null");
         }

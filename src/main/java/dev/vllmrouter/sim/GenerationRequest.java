@@ -23,12 +23,13 @@ import com.fasterxml.jackson.databind.JsonNode;
  * @param continuousUsage  usage on every chunk
  * @param maxTokens        number of output tokens
  * @param limitGiven       the request capped the length (finish reason "length")
- * @param promptTokens     estimated prompt tokens
+ * @param promptTokens     prompt tokens of {@code promptText} ({@link PrefixCacheModel#promptTokens})
+ * @param promptText       the prompt as the engine sees it ({@link PromptText}): what the prefix cache caches
  * @param kvTransferParams the request's {@code kv_transfer_params} (PD disaggregation), or null
  */
 record GenerationRequest(boolean chat, String model, String id, boolean stream, boolean includeUsage,
                          boolean continuousUsage, int maxTokens, boolean limitGiven, int promptTokens,
-                         JsonNode kvTransferParams) {
+                         String promptText, JsonNode kvTransferParams) {
 
     static GenerationRequest parse(boolean chat, Call call) {
         call.requireJsonContentType();
@@ -66,8 +67,9 @@ record GenerationRequest(boolean chat, String model, String id, boolean stream, 
         int maxTokens = limitGiven ? limit : call.ctx.config.defaultMaxTokens();
         String id = (chat ? "chatcmpl-" : "cmpl-") + call.idBase(body);
         JsonNode kv = body.get("kv_transfer_params");
+        String text = chat ? PromptText.chat(input) : PromptText.completion(input);
         return new GenerationRequest(chat, model, id, stream, includeUsage, continuous, maxTokens, limitGiven,
-                Tokens.estimate(input), kv == null || kv.isNull() ? null : kv);
+                PrefixCacheModel.promptTokens(text), text, kv == null || kv.isNull() ? null : kv);
     }
 
     private static Integer optionalPositiveInt(JsonNode body, String field) {

@@ -13,6 +13,11 @@ import java.time.Duration;
  * the response head before generating; holding it back keeps "no byte before the first token" true for both
  * APIs and lets the hang fault keep the head back too.)
  *
+ * <p>Prefix cache: once admitted (holding a scheduler slot), the request's prompt text is looked up in and
+ * stored into the worker's {@link PrefixCacheModel}. The hit becomes {@code usage.prompt_tokens_details}
+ * (when {@code enablePromptTokensDetails} and N &gt; 0) and shortens prefill: time to first token is
+ * {@code ttft + prefillPerToken * uncached prompt tokens}.
+ *
  * <p>Stream event order: chat role chunk; one chunk per token (the last one carries finish reason "length"
  * when the request capped the length); otherwise a finish chunk with empty content and finish reason "stop";
  * the usage-only chunk when {@code include_usage}; {@code [DONE]}.
@@ -23,7 +28,6 @@ import java.time.Duration;
  */
 final class GenerationRoute implements InferencePipeline.Route<GenerationRequest> {
     private static final int NIXL_SIDE_CHANNEL_PORT = 5600;
-    private static final int BLOCK_SIZE = 16;
 
     private final boolean chat;
     private final SimContext ctx;
@@ -46,10 +50,13 @@ final class GenerationRoute implements InferencePipeline.Route<GenerationRequest
     @Override
     public void respond(GenerationRequest request, Call call) {
         SimConfig config = ctx.config;
-        Duration ttft = ctx.faults.ttft(config.ttft());
+        PrefixCacheModel.Lookup cache = ctx.prefixCache.lookupAndStore(request.promptText());
+        Duration ttft = ctx.faults.ttft(config.ttft())
+                .plus(config.prefillPerToken().multipliedBy(cache.uncachedTokens()));
         Duration itl = ctx.faults.interTokenLatency(config.interTokenLatency());
         ctx.stats.promptTokens.add(request.promptTokens());
-        GenerationFormat format = new GenerationFormat(request, Call.nowSeconds());
+        int reportedCached = config.enablePromptTokensDetails() ? cache.cachedTokens() : 0;
+        GenerationFormat format = new GenerationFormat(request, Call.nowSeconds(), reportedCached);
         if (request.stream()) {
             stream(request, call, format, ttft, itl);
             return;
@@ -93,7 +100,8 @@ final class GenerationRoute implements InferencePipeline.Route<GenerationRequest
     }
 
     private byte[] kvTransferParams(GenerationRequest request) {
-        int blocks = Math.max(1, (request.promptTokens() + BLOCK_SIZE - 1) / BLOCK_SIZE);
+        int blockSize = ctx.config.blockSize();
+        int blocks = Math.max(1, (request.promptTokens() + blockSize - 1) / blockSize);
         long first = Integer.toUnsignedLong(request.id().hashCode()) % 100_000;
         ByteSink s = new ByteSink(256);
         s.ascii("{\"do_remote_prefill\":true,\"do_remote_decode\":false,\"remote_block_ids\":[");

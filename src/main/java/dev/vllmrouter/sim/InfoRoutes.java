@@ -62,6 +62,7 @@ final class InfoRoutes {
     }
 
     void resetPrefixCache(Call call) {
+        ctx.prefixCache.reset();
         Replies.empty(call.res, 200);
     }
 
@@ -91,16 +92,22 @@ final class InfoRoutes {
         Replies.json(call.res, s.toByteArray());
     }
 
-    /** {@code /tokenize}: one token per 4 characters (see {@link Tokens}), ids from a hash of each piece. */
+    /**
+     * {@code /tokenize}: one token per 4 characters (see {@link Tokens}), ids from a hash of each piece;
+     * {@code messages} are rendered as chat generation prompts ({@link PromptText#chat}), so the count matches
+     * the {@code prompt_tokens} of the same chat request.
+     */
     void tokenize(Call call) {
         call.requireJsonContentType();
         JsonNode body = call.json();
         ctx.resolveModel(body);
-        JsonNode input = body.has("prompt") ? body.get("prompt") : body.get("messages");
+        boolean prompt = body.has("prompt");
+        JsonNode input = prompt ? body.get("prompt") : body.get("messages");
         if (input == null || input.isNull()) {
             throw ApiError.missingField("prompt");
         }
-        String text = input.isTextual() ? input.textValue() : concatText(input, new StringBuilder()).toString();
+        String text = !prompt ? PromptText.chat(input)
+                : input.isTextual() ? input.textValue() : concatText(input, new StringBuilder()).toString();
         int count = Tokens.fromChars(text.length());
         boolean strs = body.path("return_token_strs").asBoolean(false);
         ByteSink s = new ByteSink(64 + count * 12);

@@ -8,12 +8,14 @@ import java.nio.charset.StandardCharsets;
  * from real servers), values printed as floats ({@code 3.0}), counters exported with {@code _total}.
  *
  * <p>Exported: {@code vllm:num_requests_running}, {@code vllm:num_requests_waiting} (from the scheduler),
- * {@code vllm:kv_cache_usage_perc} (running / max-num-seqs, or / 256 when unlimited, capped at 1; a plausible
- * 0..1 fraction), {@code vllm:prompt_tokens_total}, {@code vllm:generation_tokens_total},
- * {@code vllm:request_success_total} by {@code finished_reason} (stop, length, abort).
+ * {@code vllm:kv_cache_usage_perc} (blocks held by the {@link PrefixCacheModel} / its capacity, a 0..1
+ * fraction; real vLLM counts only blocks of running requests, but the model's occupancy is the signal a
+ * cache-aware router and a dashboard want to see move), {@code vllm:prefix_cache_queries_total} and
+ * {@code vllm:prefix_cache_hits_total} (in tokens, from the same model), {@code vllm:prompt_tokens_total},
+ * {@code vllm:generation_tokens_total}, {@code vllm:request_success_total} by {@code finished_reason}
+ * (stop, length, abort). Order as in a real server's output.
  */
 final class MetricsText {
-    private static final int UNLIMITED_CAPACITY = 256;
 
     private MetricsText() {
     }
@@ -21,14 +23,18 @@ final class MetricsText {
     static byte[] render(SimContext ctx) {
         String labels = "engine=\"0\",model_name=\"" + escape(ctx.config.defaultModel()) + "\"";
         int running = ctx.scheduler.running();
-        int capacity = ctx.config.maxNumSeqs() > 0 ? ctx.config.maxNumSeqs() : UNLIMITED_CAPACITY;
+        PrefixCacheModel.Stats cache = ctx.prefixCache.stats();
         SimStats s = ctx.stats;
         StringBuilder sb = new StringBuilder(2048);
         gauge(sb, "vllm:num_requests_running", "Number of requests in model execution batches.", labels, running);
         gauge(sb, "vllm:num_requests_waiting", "Number of requests waiting to be processed.", labels,
                 ctx.scheduler.waiting());
         gauge(sb, "vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", labels,
-                Math.min(1.0, running / (double) capacity));
+                Math.min(1.0, cache.usage()));
+        counter(sb, "vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.",
+                labels, cache.queriedTokens());
+        counter(sb, "vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.",
+                labels, cache.hitTokens());
         counter(sb, "vllm:prompt_tokens_total", "Number of prefill tokens processed.", labels, s.promptTokens.sum());
         counter(sb, "vllm:generation_tokens_total", "Number of generation tokens processed.", labels,
                 s.generationTokens.sum());

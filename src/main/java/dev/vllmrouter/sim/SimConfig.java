@@ -20,11 +20,19 @@ import java.util.Objects;
  *   <li>{@code maxNumSeqs} 0 = unlimited; otherwise at most that many inference requests run at once and
  *       the rest wait in FIFO order, like vLLM's {@code --max-num-seqs}</li>
  *   <li>{@code maxPayloadBytes} 10 MiB; larger request bodies get 413</li>
+ *   <li>{@code cacheBlocks} 8192: capacity of the {@link PrefixCacheModel} in blocks</li>
+ *   <li>{@code blockSize} 16: tokens per KV block (vLLM's {@code --block-size})</li>
+ *   <li>{@code enablePromptTokensDetails} true: {@code usage.prompt_tokens_details} carries
+ *       {@code {"cached_tokens": N}} when N &gt; 0, as vLLM with {@code --enable-prompt-tokens-details}
+ *       (the simulator turns it on by default; off, the field is always null)</li>
+ *   <li>{@code prefillPerToken} 0: extra time to first token per prompt token not served from the prefix
+ *       cache, so cache hits show up as lower TTFT</li>
  * </ul>
  */
 public record SimConfig(String host, int port, List<String> models, String workerId,
                         Duration ttft, Duration interTokenLatency, int defaultMaxTokens, int maxNumSeqs,
-                        int maxPayloadBytes) {
+                        int maxPayloadBytes, int cacheBlocks, int blockSize,
+                        boolean enablePromptTokensDetails, Duration prefillPerToken) {
 
     /** Default request body limit: 10 MiB. */
     public static final int DEFAULT_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -54,6 +62,15 @@ public record SimConfig(String host, int port, List<String> models, String worke
         if (maxPayloadBytes < 1) {
             throw new IllegalArgumentException("maxPayloadBytes must be >= 1, got " + maxPayloadBytes);
         }
+        if (cacheBlocks < 1 || cacheBlocks > PrefixCacheModel.MAX_CAPACITY_BLOCKS) {
+            throw new IllegalArgumentException("cacheBlocks must be in 1.." + PrefixCacheModel.MAX_CAPACITY_BLOCKS
+                    + ", got " + cacheBlocks);
+        }
+        if (blockSize < 1 || blockSize > PrefixCacheModel.MAX_BLOCK_SIZE) {
+            throw new IllegalArgumentException("blockSize must be in 1.." + PrefixCacheModel.MAX_BLOCK_SIZE
+                    + ", got " + blockSize);
+        }
+        prefillPerToken = requireNonNegative(prefillPerToken, "prefillPerToken");
     }
 
     /** A builder with every default set; see the class comment. */
@@ -65,7 +82,8 @@ public record SimConfig(String host, int port, List<String> models, String worke
     public Builder toBuilder() {
         return new Builder().host(host).port(port).models(models).workerId(workerId).ttft(ttft)
                 .interTokenLatency(interTokenLatency).defaultMaxTokens(defaultMaxTokens).maxNumSeqs(maxNumSeqs)
-                .maxPayloadBytes(maxPayloadBytes);
+                .maxPayloadBytes(maxPayloadBytes).cacheBlocks(cacheBlocks).blockSize(blockSize)
+                .enablePromptTokensDetails(enablePromptTokensDetails).prefillPerToken(prefillPerToken);
     }
 
     /** The model that serves requests without a {@code model} field. */
@@ -92,6 +110,10 @@ public record SimConfig(String host, int port, List<String> models, String worke
         private int defaultMaxTokens = 16;
         private int maxNumSeqs = 0;
         private int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
+        private int cacheBlocks = PrefixCacheModel.DEFAULT_CAPACITY_BLOCKS;
+        private int blockSize = PrefixCacheModel.DEFAULT_BLOCK_SIZE;
+        private boolean enablePromptTokensDetails = true;
+        private Duration prefillPerToken = Duration.ZERO;
 
         private Builder() {
         }
@@ -145,9 +167,30 @@ public record SimConfig(String host, int port, List<String> models, String worke
             return this;
         }
 
+        public Builder cacheBlocks(int cacheBlocks) {
+            this.cacheBlocks = cacheBlocks;
+            return this;
+        }
+
+        public Builder blockSize(int blockSize) {
+            this.blockSize = blockSize;
+            return this;
+        }
+
+        public Builder enablePromptTokensDetails(boolean enablePromptTokensDetails) {
+            this.enablePromptTokensDetails = enablePromptTokensDetails;
+            return this;
+        }
+
+        public Builder prefillPerToken(Duration prefillPerToken) {
+            this.prefillPerToken = prefillPerToken;
+            return this;
+        }
+
         public SimConfig build() {
             return new SimConfig(host, port, models, workerId, ttft, interTokenLatency, defaultMaxTokens,
-                    maxNumSeqs, maxPayloadBytes);
+                    maxNumSeqs, maxPayloadBytes, cacheBlocks, blockSize, enablePromptTokensDetails,
+                    prefillPerToken);
         }
     }
 }

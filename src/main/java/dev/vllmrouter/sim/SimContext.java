@@ -11,7 +11,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Everything the route handlers of one worker share: configuration, faults, request log, counters, scheduler,
- * the disconnect watch, and the worker's closing signal.
+ * the prefix-cache model (one per worker: the simulated worker is one engine), the disconnect watch, and the
+ * worker's closing signal.
  *
  * <p>{@link #pause(Duration)} is the latency model's only wait: it blocks the handler's virtual thread on the
  * closing latch, so waits end early (aborting the exchange) when the worker closes instead of delaying
@@ -24,6 +25,7 @@ final class SimContext {
     final SimStats stats = new SimStats();
     final Scheduler scheduler;
     final ConnectionWatch watch = new ConnectionWatch();
+    final PrefixCacheModel prefixCache;
     private final Set<String> models;
     private final CountDownLatch closing = new CountDownLatch(1);
     private volatile String workerId;
@@ -31,6 +33,7 @@ final class SimContext {
     SimContext(SimConfig config) {
         this.config = config;
         this.scheduler = new Scheduler(config.maxNumSeqs());
+        this.prefixCache = new PrefixCacheModel(config.blockSize(), config.cacheBlocks());
         this.models = Set.copyOf(new HashSet<>(config.models()));
         this.workerId = config.workerId();
     }

@@ -21,6 +21,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code /metrics}. Anything else: 404 {@code {"detail":"Not Found"}}. Every request is recorded in {@link #log()}.
  * The worker does not echo {@code X-Request-Id} (vLLM only does with {@code --enable-request-id-headers}).
  *
+ * <p>Prefix caching: every chat/completions request is looked up in and then stored into one
+ * {@link PrefixCacheModel} ({@link #prefixCache()}), which drives {@code usage.prompt_tokens_details},
+ * the optional prefill-time saving, {@code vllm:prefix_cache_*} and {@code vllm:kv_cache_usage_perc};
+ * {@code /reset_prefix_cache} empties it.
+ *
  * <p>Control: {@link #faults()} injects failures, hangs, mid-stream deaths, latency and health at runtime;
  * {@link #inFlight()} / {@link #served()} count inference requests (the {@code /load} value).
  *
@@ -124,6 +129,11 @@ public final class SimWorker implements AutoCloseable {
     /** What the worker received. */
     public RequestLog log() {
         return ctx.log;
+    }
+
+    /** The worker's prefix-cache model (what {@code cached_tokens} and {@code vllm:prefix_cache_*} report). */
+    public PrefixCacheModel prefixCache() {
+        return ctx.prefixCache;
     }
 
     /** Inference requests currently being served, including queued, hung and streaming ones. */

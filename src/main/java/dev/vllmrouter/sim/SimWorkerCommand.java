@@ -52,6 +52,25 @@ public final class SimWorkerCommand implements Callable<Integer> {
             description = "Largest accepted request body; larger gets 413 (default: ${DEFAULT-VALUE}).")
     int maxPayloadBytes;
 
+    @Option(names = "--cache-blocks", defaultValue = "" + PrefixCacheModel.DEFAULT_CAPACITY_BLOCKS,
+            description = "Prefix-cache capacity in KV blocks, evicted least recently used (default: ${DEFAULT-VALUE}).")
+    int cacheBlocks;
+
+    @Option(names = "--block-size", defaultValue = "" + PrefixCacheModel.DEFAULT_BLOCK_SIZE,
+            description = "Tokens per KV block; only full blocks are cached (default: ${DEFAULT-VALUE}).")
+    int blockSize;
+
+    @Option(names = "--enable-prompt-tokens-details", negatable = true, defaultValue = "true", fallbackValue = "true",
+            arity = "0..1",
+            description = "Report usage.prompt_tokens_details.cached_tokens on prefix-cache hits, as vLLM with the "
+                    + "same flag; --no-enable-prompt-tokens-details turns it off (default: ${DEFAULT-VALUE}).")
+    boolean enablePromptTokensDetails;
+
+    @Option(names = "--prefill-us-per-token", defaultValue = "0",
+            description = "Extra time to first token per prompt token not found in the prefix cache, in "
+                    + "microseconds (default: ${DEFAULT-VALUE}).")
+    long prefillUsPerToken;
+
     @Option(names = "--status-code", defaultValue = "0",
             description = "Answer every inference request with this HTTP error status; 0 = normal (default: ${DEFAULT-VALUE}).")
     int statusCode;
@@ -93,6 +112,10 @@ public final class SimWorkerCommand implements Callable<Integer> {
                 .defaultMaxTokens(maxTokens)
                 .maxNumSeqs(maxNumSeqs)
                 .maxPayloadBytes(maxPayloadBytes)
+                .cacheBlocks(cacheBlocks)
+                .blockSize(blockSize)
+                .enablePromptTokensDetails(enablePromptTokensDetails)
+                .prefillPerToken(Duration.ofNanos(Math.multiplyExact(prefillUsPerToken, 1000L)))
                 .build();
     }
 

@@ -7,14 +7,19 @@ import java.nio.charset.StandardCharsets;
 /**
  * The simulator's "tokenizer": prompt-size estimates and the deterministic filler text it generates.
  *
- * <p>Estimate: about one token per 4 characters of text (the usual rule of thumb for English BPE vocabularies),
- * at least 1. For a JSON value every string counts its characters (for chat messages this includes role names,
- * a rough stand-in for the chat template's overhead) and every number counts as one token (token-id prompts).
+ * <p>Rule: token {@code i} of a text is its characters {@code [4i, 4i + 4)} (the usual rule of thumb of about
+ * 4 characters per token for English BPE vocabularies); a text of {@code n} characters has
+ * {@code max(1, ceil(n / 4))} tokens, a trailing partial token included. Generation prompts are first rendered
+ * to one text ({@link PromptText}); {@link PrefixCacheModel} caches complete tokens of that text. For other JSON
+ * inputs (responses, pooling) every string counts its characters and every number counts as one token
+ * (token-id prompts).
  *
  * <p>Output token {@code i} is the text {@code " token<i>"}; the UTF-8 bytes of the first {@value #CACHED} are
  * rendered once, so streaming a token costs no allocation. The text needs no JSON escaping.
  */
 final class Tokens {
+    /** Characters per simulated token. */
+    static final int CHARS_PER_TOKEN = 4;
     static final int CACHED = 4096;
     private static final byte[][] FILLER = new byte[CACHED][];
 
@@ -27,8 +32,9 @@ final class Tokens {
     private Tokens() {
     }
 
+    /** Tokens of a text of {@code chars} characters: {@code max(1, ceil(chars / 4))}. */
     static int fromChars(long chars) {
-        return (int) Math.min(Integer.MAX_VALUE, Math.max(1, (chars + 3) / 4));
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(1, (chars + CHARS_PER_TOKEN - 1) / CHARS_PER_TOKEN));
     }
 
     /** Estimated tokens of a prompt given as JSON (string, token ids, lists, chat messages). */
@@ -44,7 +50,7 @@ final class Tokens {
             return node.textValue().length();
         }
         if (node.isNumber()) {
-            return 4;
+            return CHARS_PER_TOKEN;
         }
         long sum = 0;
         if (node.isContainerNode()) {

@@ -15,6 +15,7 @@ public final class Worker {
     private final String id;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final LongAdder processed = new LongAdder();
+    private volatile int externalLoad;
 
     public Worker(WorkerUrl url) {
         this.url = url;
@@ -43,6 +44,32 @@ public final class Worker {
     /** Requests dispatched to this worker and not yet finished (stream end included). */
     public int inFlight() {
         return inFlight.get();
+    }
+
+    /**
+     * The load signal of load-aware policies: this router's in-flight requests on the worker plus the work the worker
+     * reported that did not come from this router (other routers, direct clients), as last scraped.
+     */
+    public int load() {
+        return inFlight.get() + externalLoad;
+    }
+
+    /** Work queued or running on the worker that this router did not send, as last observed (0 when unknown). */
+    public int externalLoad() {
+        return externalLoad;
+    }
+
+    /**
+     * Records a scrape of the worker's own queue ({@code running + waiting}); what exceeds this router's in-flight count
+     * at that moment is attributed to others.
+     */
+    public void observeQueue(int workerReported) {
+        externalLoad = Math.max(0, workerReported - inFlight.get());
+    }
+
+    /** Forgets the external load (the worker could not be scraped). */
+    public void clearExternalLoad() {
+        externalLoad = 0;
     }
 
     /** Requests dispatched to this worker since it was added. */

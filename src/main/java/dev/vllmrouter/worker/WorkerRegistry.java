@@ -1,10 +1,13 @@
 package dev.vllmrouter.worker;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 
 import dev.vllmrouter.common.WorkerUrl;
@@ -17,6 +20,7 @@ import dev.vllmrouter.common.WorkerUrl;
 public final class WorkerRegistry {
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<String, Worker> workers = new LinkedHashMap<>(); // guarded by lock
+    private final Map<String, Set<String>> modelsByBase = new HashMap<>(); // guarded by lock
     private final int dataParallelSize;
     private volatile WorkerSnapshot snapshot = WorkerSnapshot.EMPTY;
 
@@ -50,8 +54,21 @@ public final class WorkerRegistry {
      * @return the workers that were new; empty when all were registered already
      */
     public List<Worker> add(WorkerUrl url) {
+        return add(url, null);
+    }
+
+    /**
+     * Registers {@code url} (expanded to its DP ranks) together with the models its server serves ({@code null} when
+     * not known), in one snapshot.
+     *
+     * @return the workers that were new; empty when all were registered already
+     */
+    public List<Worker> add(WorkerUrl url, Set<String> models) {
         lock.lock();
         try {
+            if (models != null) {
+                modelsByBase.put(url.base(), Set.copyOf(models));
+            }
             List<Worker> added = new ArrayList<>();
             for (WorkerUrl u : expand(url)) {
                 if (!workers.containsKey(u.id())) {
@@ -60,7 +77,7 @@ public final class WorkerRegistry {
                     added.add(w);
                 }
             }
-            if (!added.isEmpty()) {
+            if (!added.isEmpty() || models != null) {
                 publish();
             }
             return added;
@@ -98,6 +115,28 @@ public final class WorkerRegistry {
         }
     }
 
+    /**
+     * Records the models the server at {@code baseUrl} serves (all its DP ranks); {@code null} forgets them (unknown:
+     * the server may serve anything). Publishes a new snapshot only when something changed.
+     */
+    public void updateModels(String baseUrl, Set<String> models) {
+        lock.lock();
+        try {
+            Set<String> next = models == null ? null : Set.copyOf(models);
+            if (java.util.Objects.equals(modelsByBase.get(baseUrl), next)) {
+                return;
+            }
+            if (next == null) {
+                modelsByBase.remove(baseUrl);
+            } else {
+                modelsByBase.put(baseUrl, next);
+            }
+            publish();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     public Worker find(String id) {
         for (Worker w : snapshot.workers()) {
             if (w.id().equals(id)) {
@@ -109,6 +148,16 @@ public final class WorkerRegistry {
 
     private void publish() {
         List<Worker> all = List.copyOf(workers.values());
-        snapshot = new WorkerSnapshot(snapshot.version() + 1, all, all);
+        Map<String, Set<String>> models = new HashMap<>();
+        Set<String> bases = new HashSet<>();
+        for (Worker w : all) {
+            bases.add(w.baseUrl());
+            Set<String> served = modelsByBase.get(w.baseUrl());
+            if (served != null) {
+                models.put(w.id(), served);
+            }
+        }
+        modelsByBase.keySet().retainAll(bases);
+        snapshot = new WorkerSnapshot(snapshot.version() + 1, all, all, models);
     }
 }

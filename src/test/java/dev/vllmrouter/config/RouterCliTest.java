@@ -29,7 +29,12 @@ class RouterCliTest {
         assertThat(c.dataParallelSize()).isEqualTo(1);
         assertThat(c.requestIdHeaders()).containsExactly("x-request-id", "x-correlation-id", "x-trace-id",
                 "request-id");
-        assertThat(c.policy()).isEqualTo("round_robin");
+        assertThat(c.policy().name()).isEqualTo("cache_aware");
+        assertThat(c.policy().cacheThreshold()).isEqualTo(0.3);
+        assertThat(c.policy().balanceAbsThreshold()).isEqualTo(64);
+        assertThat(c.policy().balanceRelThreshold()).isEqualTo(1.5);
+        assertThat(c.policy().evictionInterval()).isEqualTo(Duration.ofSeconds(120));
+        assertThat(c.policy().maxTreeSize()).isEqualTo(67_108_864L);
         assertThat(c.workerStartupTimeout()).isEqualTo(Duration.ofSeconds(600));
         assertThat(c.workerStartupCheckInterval()).isEqualTo(Duration.ofSeconds(30));
     }
@@ -64,7 +69,7 @@ class RouterCliTest {
         RouterConfig c = RouterCli.parse(env, "--config", file.toString(), "--prometheus-port", "29300");
         assertThat(c.prometheusPort()).as("CLI beats env and file").isEqualTo(29300);
         assertThat(c.port()).as("env beats file").isEqualTo(32000);
-        assertThat(c.policy()).as("file beats default").isEqualTo("random");
+        assertThat(c.policy().name()).as("file beats default").isEqualTo("random");
         assertThat(c.workers()).extracting(WorkerUrl::base).containsExactly("http://file-a:8000", "http://file-b:8000");
         assertThat(c.requestIdHeaders()).containsExactly("x-from-file");
         assertThat(c.host()).as("default").isEqualTo("127.0.0.1");
@@ -106,11 +111,9 @@ class RouterCliTest {
         assertThatThrownBy(() -> RouterCli.parse(Map.of("VLLM_ROUTER_SERVICE_DISCOVERY", "true")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("not supported yet: --service-discovery");
         Path file = dir.resolve("c.yaml");
-        Files.writeString(file, "cache-threshold: 0.5\n");
+        Files.writeString(file, "decode-policy: random\n");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--config", file.toString()))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("not supported yet: --cache-threshold");
-        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--policy", "cache_aware"))
-                .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --policy cache_aware");
+                .isInstanceOf(ConfigException.class).hasMessageContaining("not supported yet: --decode-policy");
     }
 
     @Test
@@ -129,6 +132,10 @@ class RouterCliTest {
                 .isInstanceOf(ConfigException.class).hasMessageStartingWith("--intra-node-data-parallel-size:");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--max-payload-size", "0"))
                 .isInstanceOf(ConfigException.class).hasMessageStartingWith("--max-payload-size:");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--cache-threshold", "1.5"))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("--cache-threshold:");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--balance-rel-threshold", "0.5"))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("--balance-rel-threshold:");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--log-level", "loud"))
                 .isInstanceOf(ConfigException.class).hasMessageStartingWith("--log-level:");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--backend", "openai"))

@@ -19,7 +19,7 @@ import dev.vllmrouter.worker.WorkerSnapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class PickersTest {
-    private static final RoutingKey KEY = new RoutingKey("/v1/completions", "m");
+    private static final RoutingKey KEY = RoutingKey.of("/v1/completions", null);
 
     private static WorkerRegistry registry(int n) {
         WorkerRegistry r = new WorkerRegistry(1);
@@ -35,7 +35,7 @@ class PickersTest {
         Picker p = new RoundRobinPolicy().newPicker(r.snapshot(), null);
         Map<String, Integer> counts = new HashMap<>();
         for (int i = 0; i < 30; i++) {
-            counts.merge(p.pick(KEY, Attempt.first()).id(), 1, Integer::sum);
+            counts.merge(p.pick(KEY, Attempt.first()).worker().id(), 1, Integer::sum);
         }
         assertThat(counts).hasSize(3).allSatisfy((id, c) -> assertThat(c).isEqualTo(10));
     }
@@ -45,12 +45,12 @@ class PickersTest {
         WorkerRegistry r = registry(2);
         RoundRobinPolicy policy = new RoundRobinPolicy();
         Picker first = policy.newPicker(r.snapshot(), null);
-        String a = first.pick(KEY, Attempt.first()).id();
+        String a = first.pick(KEY, Attempt.first()).worker().id();
         r.add(WorkerUrl.parse("http://w2:8000"));
         Picker second = policy.newPicker(r.snapshot(), first);
         // the counter moved on: the next pick is the worker after `a`, not the first one again
         assertThat(a).isEqualTo("http://w0:8000");
-        assertThat(second.pick(KEY, Attempt.first()).id()).isEqualTo("http://w1:8000");
+        assertThat(second.pick(KEY, Attempt.first()).worker().id()).isEqualTo("http://w1:8000");
     }
 
     @Test
@@ -61,7 +61,7 @@ class PickersTest {
             Attempt attempt = Attempt.first();
             java.util.Set<String> seen = new java.util.HashSet<>();
             for (int i = 0; i < 3; i++) {
-                Worker w = p.pick(KEY, attempt);
+                Worker w = p.pick(KEY, attempt).worker();
                 assertThat(seen.add(w.id())).as(policy.name() + " repeated " + w).isTrue();
                 attempt = attempt.next(w);
             }
@@ -82,7 +82,7 @@ class PickersTest {
         Picker p = new RandomPolicy(RandomSource.seeded(42)).newPicker(r.snapshot(), null);
         Map<String, Integer> counts = new HashMap<>();
         for (int i = 0; i < 4000; i++) {
-            counts.merge(p.pick(KEY, Attempt.first()).id(), 1, Integer::sum);
+            counts.merge(p.pick(KEY, Attempt.first()).worker().id(), 1, Integer::sum);
         }
         // seeded: deterministic; each share within 15% of 1000
         assertThat(counts).hasSize(4).allSatisfy((id, c) -> assertThat(c).isBetween(850, 1150));

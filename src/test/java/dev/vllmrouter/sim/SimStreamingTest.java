@@ -73,7 +73,8 @@ class SimStreamingTest {
         assertThat(usage.get("choices")).isEmpty();
         assertThat(usage.get("id").asText()).isEqualTo("chatcmpl-stream-1");
         assertThat(usage.get("usage").toString())
-                .isEqualTo("{\"prompt_tokens\":3,\"total_tokens\":6,\"completion_tokens\":3}"); // "user"+"12345678"
+                // "<|user|>\n12345678\n<|assistant|>\n": 32 chars, 8 tokens, no full block so never cached
+                .isEqualTo("{\"prompt_tokens\":8,\"total_tokens\":11,\"completion_tokens\":3}");
         assertThat(res.body()).endsWith("data: [DONE]\n\n");
     }
 
@@ -103,7 +104,7 @@ class SimStreamingTest {
         assertThat(json(events.get(0)).at("/usage/completion_tokens").asInt()).isZero();
         assertThat(json(events.get(1)).at("/usage/completion_tokens").asInt()).isEqualTo(1);
         assertThat(json(events.get(2)).at("/usage/completion_tokens").asInt()).isEqualTo(2);
-        assertThat(json(events.get(2)).at("/usage/total_tokens").asInt()).isEqualTo(4); // "user"+"abcd" = 2 + 2
+        assertThat(json(events.get(2)).at("/usage/total_tokens").asInt()).isEqualTo(9); // 28 chars = 7, + 2
         assertThat(json(events.get(3)).get("choices")).isEmpty();
 
         HttpResponse<String> plain = client.postJson("/v1/chat/completions",

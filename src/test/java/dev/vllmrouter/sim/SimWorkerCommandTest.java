@@ -32,6 +32,11 @@ class SimWorkerCommandTest {
         assertThat(config.defaultMaxTokens()).isEqualTo(16);
         assertThat(config.maxNumSeqs()).isZero();
         assertThat(config.maxPayloadBytes()).isEqualTo(SimConfig.DEFAULT_MAX_PAYLOAD_BYTES);
+        assertThat(config.cacheBlocks()).isEqualTo(8192);
+        assertThat(config.blockSize()).isEqualTo(16);
+        assertThat(config.enablePromptTokensDetails()).isTrue();
+        assertThat(config.prefillPerToken()).isZero();
+        assertThat(config).isEqualTo(SimConfig.builder().port(8001).build());
         SimFaults faults = new SimFaults();
         parse().applyFaults(faults);
         assertThat(faults.status()).isZero();
@@ -46,7 +51,8 @@ class SimWorkerCommandTest {
         SimWorkerCommand cmd = parse("--host", "0.0.0.0", "--port", "9000", "--model", "a", "--model", "b",
                 "--worker-id", "w1", "--ttft-ms", "50", "--itl-ms", "5", "--max-tokens", "32", "--max-num-seqs", "4",
                 "--max-payload-bytes", "2048", "--status-code", "503", "--fail-first-n", "2", "--hang",
-                "--die-after-events", "3", "--unhealthy");
+                "--die-after-events", "3", "--unhealthy", "--cache-blocks", "100", "--block-size", "32",
+                "--no-enable-prompt-tokens-details", "--prefill-us-per-token", "25");
         SimConfig config = cmd.toConfig();
         assertThat(config.host()).isEqualTo("0.0.0.0");
         assertThat(config.port()).isEqualTo(9000);
@@ -57,6 +63,11 @@ class SimWorkerCommandTest {
         assertThat(config.defaultMaxTokens()).isEqualTo(32);
         assertThat(config.maxNumSeqs()).isEqualTo(4);
         assertThat(config.maxPayloadBytes()).isEqualTo(2048);
+        assertThat(config.cacheBlocks()).isEqualTo(100);
+        assertThat(config.blockSize()).isEqualTo(32);
+        assertThat(config.enablePromptTokensDetails()).isFalse();
+        assertThat(config.prefillPerToken()).isEqualTo(Duration.ofMillis(25).dividedBy(1000));
+        assertThat(config.toBuilder().build()).isEqualTo(config);
         SimFaults faults = new SimFaults();
         cmd.applyFaults(faults);
         assertThat(faults.status()).isEqualTo(503);
@@ -65,6 +76,24 @@ class SimWorkerCommandTest {
         assertThat(faults.hanging()).isTrue();
         assertThat(faults.dieAfterEvents()).isEqualTo(3);
         assertThat(faults.isHealthy()).isFalse();
+    }
+
+    @Test
+    void promptTokensDetailsFlagForms() {
+        assertThat(parse("--enable-prompt-tokens-details").toConfig().enablePromptTokensDetails()).isTrue();
+        assertThat(parse("--enable-prompt-tokens-details=false").toConfig().enablePromptTokensDetails()).isFalse();
+        assertThat(parse("--enable-prompt-tokens-details=true").toConfig().enablePromptTokensDetails()).isTrue();
+        assertThat(parse("--no-enable-prompt-tokens-details").toConfig().enablePromptTokensDetails()).isFalse();
+    }
+
+    @Test
+    void badCacheSettingsAreRejected() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> parse("--cache-blocks", "0").toConfig())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cacheBlocks");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> parse("--block-size", "0").toConfig())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("blockSize");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> parse("--prefill-us-per-token", "-1").toConfig())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("prefillPerToken");
     }
 
     @Test
@@ -85,7 +114,8 @@ class SimWorkerCommandTest {
         String usage = new CommandLine(new SimWorkerCommand()).getUsageMessage();
         for (String flag : List.of("--host", "--port", "--model", "--worker-id", "--ttft-ms", "--itl-ms",
                 "--max-tokens", "--max-num-seqs", "--status-code", "--fail-first-n", "--hang",
-                "--die-after-events", "--unhealthy")) {
+                "--die-after-events", "--unhealthy", "--cache-blocks", "--block-size",
+                "--[no-]enable-prompt-tokens-details", "--prefill-us-per-token")) {
             assertThat(usage).contains(flag);
         }
         assertThat(usage).startsWith("Usage: sim-worker");

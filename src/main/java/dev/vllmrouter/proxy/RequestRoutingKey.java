@@ -1,0 +1,60 @@
+package dev.vllmrouter.proxy;
+
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Headers;
+
+import dev.vllmrouter.openai.RoutingFields;
+import dev.vllmrouter.policy.RoutingKey;
+
+/**
+ * The {@link RoutingKey} of one client request: route and model are known up front; the body's routing fields are
+ * parsed the first time a policy asks and remembered (one request is picked on one thread, retries included).
+ */
+final class RequestRoutingKey implements RoutingKey {
+    private final ProxyRequest request;
+    private RoutingFields fields;
+
+    RequestRoutingKey(ProxyRequest request) {
+        this.request = request;
+    }
+
+    @Override
+    public String route() {
+        return request.rawPath();
+    }
+
+    @Override
+    public String model() {
+        return request.facts().model();
+    }
+
+    @Override
+    public String header(String lowerCaseName) {
+        HeaderName name = HeaderNames.create(lowerCaseName);
+        Headers h = request.headers();
+        return h.contains(name) ? h.get(name).get() : null;
+    }
+
+    @Override
+    public String bodySessionKey() {
+        return fields().sessionKey();
+    }
+
+    @Override
+    public String conversationKey() {
+        return fields().conversationKey();
+    }
+
+    @Override
+    public String promptText() {
+        return fields().promptText();
+    }
+
+    private RoutingFields fields() {
+        if (fields == null) {
+            fields = request.body() == null ? RoutingFields.EMPTY : RoutingFields.parse(request.body());
+        }
+        return fields;
+    }
+}
