@@ -12,19 +12,55 @@ import java.util.Set;
  * <p>Models: each worker's served models, as discovered from its {@code /v1/models}; a worker whose models are not
  * known (not asked yet, or not answering) may serve any model, so discovery trouble never blocks routing.
  *
- * @param version   increases with every change
- * @param workers   every registered worker, in registration order
- * @param available the workers requests may go to (healthy ones), in registration order
- * @param models    served model ids per worker id; a worker absent from the map has unknown models
+ * <p>Fields: {@code version} increases with every change; {@code workers} is every registered worker, in
+ * registration order; {@code available} the workers requests may go to (healthy ones), in registration order;
+ * {@code models} the served model ids per worker id (a worker absent from the map has unknown models).
  */
-public record WorkerSnapshot(long version, List<Worker> workers, List<Worker> available,
-                             Map<String, Set<String>> models) {
+public final class WorkerSnapshot {
     public static final WorkerSnapshot EMPTY = new WorkerSnapshot(0, List.of(), List.of(), Map.of());
 
-    public WorkerSnapshot {
-        workers = List.copyOf(workers);
-        available = List.copyOf(available);
-        models = Map.copyOf(models);
+    private final long version;
+    private final List<Worker> workers;
+    private final List<Worker> available;
+    private final Map<String, Set<String>> models;
+    /** Union of the known models; with {@link #someUnknown}, answers {@link #mayServe} in O(1). */
+    private final Set<String> servedModels;
+    private final boolean someUnknown;
+
+    public WorkerSnapshot(long version, List<Worker> workers, List<Worker> available,
+                          Map<String, Set<String>> models) {
+        this.version = version;
+        this.workers = List.copyOf(workers);
+        this.available = List.copyOf(available);
+        this.models = Map.copyOf(models);
+        Set<String> served = new java.util.HashSet<>();
+        boolean unknown = false;
+        for (Worker w : this.workers) {
+            Set<String> m = this.models.get(w.id());
+            if (m == null) {
+                unknown = true;
+            } else {
+                served.addAll(m);
+            }
+        }
+        this.servedModels = Set.copyOf(served);
+        this.someUnknown = unknown;
+    }
+
+    public long version() {
+        return version;
+    }
+
+    public List<Worker> workers() {
+        return workers;
+    }
+
+    public List<Worker> available() {
+        return available;
+    }
+
+    public Map<String, Set<String>> models() {
+        return models;
     }
 
     /** A snapshot without model knowledge (every worker may serve any model). */
@@ -70,16 +106,7 @@ public record WorkerSnapshot(long version, List<Worker> workers, List<Worker> av
      * certainly does not exist in this fleet: the router answers 404 as vLLM does.
      */
     public boolean mayServe(String model) {
-        if (model == null || model.isEmpty() || models.isEmpty()) {
-            return true;
-        }
-        for (Worker w : workers) {
-            Set<String> served = models.get(w.id());
-            if (served == null || served.contains(model)) {
-                return true;
-            }
-        }
-        return false;
+        return model == null || model.isEmpty() || workers.isEmpty() || someUnknown || servedModels.contains(model);
     }
 
     /** The served models of worker {@code id}, or {@code null} when unknown. */
