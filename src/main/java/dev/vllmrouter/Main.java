@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.util.Properties;
 
 import dev.vllmrouter.config.ConfigException;
+import dev.vllmrouter.config.PrefillArgs;
 import dev.vllmrouter.config.RouterCli;
 import dev.vllmrouter.config.SettingsSource;
 
@@ -23,9 +24,11 @@ public final class Main {
     }
 
     /** Parses {@code args} and runs the chosen command; returns the exit status. */
-    static int run(String[] args) {
+    static int run(String[] rawArgs) {
         SettingsSource settings;
+        String[] args;
         try {
+            args = PrefillArgs.normalize(rawArgs);
             settings = SettingsSource.create(System.getenv(), RouterCli.configFile(args, System.getenv()));
         } catch (ConfigException e) {
             System.err.println("vllm-router: error: " + e.getMessage());
@@ -50,6 +53,11 @@ public final class Main {
             if (ex instanceof ConfigException) {
                 commandLine.getErr().println("vllm-router: error: " + ex.getMessage());
                 return 2;
+            }
+            if (ex instanceof IllegalStateException) {
+                // a start-up step that could not complete (e.g. a Mooncake bootstrap server that never answered)
+                commandLine.getErr().println("vllm-router: error: " + ex.getMessage());
+                return 1;
             }
             throw ex;
         });

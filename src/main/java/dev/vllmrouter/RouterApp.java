@@ -2,6 +2,7 @@ package dev.vllmrouter;
 
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -9,16 +10,22 @@ import java.util.concurrent.TimeUnit;
 import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.common.WorkerUrl;
+import dev.vllmrouter.config.PdConfig;
+import dev.vllmrouter.config.PolicyConfig;
 import dev.vllmrouter.config.RouterConfig;
+import dev.vllmrouter.discovery.ZmqDiscovery;
 import dev.vllmrouter.health.HealthProbe;
 import dev.vllmrouter.health.WorkerWait;
 import dev.vllmrouter.metrics.PrometheusMetrics;
 import dev.vllmrouter.metrics.RouterMetrics;
 import dev.vllmrouter.monitor.WorkerMonitor;
+import dev.vllmrouter.pd.MooncakeBootstrap;
+import dev.vllmrouter.pd.PdForwarder;
 import dev.vllmrouter.policy.CacheAwarePolicy;
 import dev.vllmrouter.policy.Policy;
 import dev.vllmrouter.policy.Policies;
 import dev.vllmrouter.policy.PolicyRuntime;
+import dev.vllmrouter.proxy.AnswerRelay;
 import dev.vllmrouter.proxy.FleetCalls;
 import dev.vllmrouter.proxy.Forwarder;
 import dev.vllmrouter.proxy.HeaderRules;
@@ -28,7 +35,9 @@ import dev.vllmrouter.server.RouterContext;
 import dev.vllmrouter.server.RouterServer;
 import dev.vllmrouter.upstream.Deadlines;
 import dev.vllmrouter.upstream.UpstreamClient;
+import dev.vllmrouter.worker.Role;
 import dev.vllmrouter.worker.WorkerRegistry;
+import dev.vllmrouter.worker.WorkerSpec;
 
 /**
  * Composition root: builds the router from a {@link RouterConfig} (registry → policy → upstream client → pipelines →
@@ -38,6 +47,8 @@ public final class RouterApp implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(RouterApp.class.getName());
     /** Timeout of the router's own small calls to workers (/v1/models union, /health, fleet calls). */
     private static final Duration CONTROL_CALL_TIMEOUT = Duration.ofSeconds(10);
+    /** Mooncake bootstrap queries at start-up before giving up (vllm-router: 30, ~4.5 min). */
+    private static final int MOONCAKE_ATTEMPTS = 30;
 
     private final RouterConfig config;
     private final WorkerRegistry registry;
@@ -48,6 +59,7 @@ public final class RouterApp implements AutoCloseable {
     private final WorkerMonitor monitor;
     private final ScheduledExecutorService maintenance;
     private final RouterServer server;
+    private ZmqDiscovery discovery;
 
     private RouterApp(RouterConfig config) {
         this.config = config;
@@ -57,44 +69,88 @@ public final class RouterApp implements AutoCloseable {
         for (WorkerUrl url : config.workers()) {
             registry.add(url);
         }
-        Policy policy = Policies.create(config.policy(), random);
-        PolicyRuntime policyRuntime = new PolicyRuntime(policy, registry::snapshot);
-        client = new UpstreamClient(config.connectTimeout(), config.readTimeout());
-        monitor = new WorkerMonitor(registry, client, ticker, config.loadCheckInterval(),
-                Policies.isLoadAware(policy.name()));
+        PdConfig pd = config.pd();
+        if (pd != null) {
+            for (PdConfig.Prefill p : pd.prefill()) {
+                registry.add(new WorkerSpec(p.url(), Role.PREFILL, p.bootstrapPort(), null), null, "static");
+            }
+            for (WorkerUrl url : pd.decode()) {
+                registry.add(new WorkerSpec(url, Role.DECODE, -1, null), null, "static");
+            }
+        }
         maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "vllm-router-maintenance");
             t.setDaemon(true);
             return t;
         });
-        long evictSeconds = config.policy().evictionInterval().toSeconds();
-        if (policy instanceof CacheAwarePolicy cacheAware && evictSeconds > 0) {
-            maintenance.scheduleWithFixedDelay(cacheAware::evict, evictSeconds, evictSeconds, TimeUnit.SECONDS);
-        }
+        // every instance its own state: vllm-router shares one instance between the stages by accident
+        Policy policy = policy(config.policy(), random);
+        PolicyRuntime policyRuntime = new PolicyRuntime(policy, registry::snapshot);
+        client = new UpstreamClient(config.connectTimeout(), config.readTimeout());
         deadlines = new Deadlines();
         metrics = new PrometheusMetrics();
         HeaderRules headerRules = new HeaderRules(config.apiKey());
         Forwarder forwarder = new Forwarder(policyRuntime, client, headerRules, deadlines, ticker,
                 config.requestTimeout(), config.readTimeout(), config.decisionHeader());
+        boolean loadAware = Policies.isLoadAware(policy.name());
+        PdForwarder pdForwarder = null;
+        if (pd != null) {
+            Policy prefillPolicy = policy(pd.prefillPolicy(), random);
+            Policy decodePolicy = policy(pd.decodePolicy(), random);
+            loadAware |= Policies.isLoadAware(prefillPolicy.name()) || Policies.isLoadAware(decodePolicy.name());
+            MooncakeBootstrap mooncake = pd.mooncake()
+                    ? new MooncakeBootstrap(client, d -> Thread.sleep(d), MOONCAKE_ATTEMPTS) : null;
+            pdForwarder = new PdForwarder(new PolicyRuntime(prefillPolicy, () -> registry.snapshot(Role.PREFILL)),
+                    new PolicyRuntime(decodePolicy, () -> registry.snapshot(Role.DECODE)), client, headerRules,
+                    new AnswerRelay(deadlines, ticker), ticker, random, mooncake, config.requestTimeout(),
+                    config.readTimeout(), config.decisionHeader());
+            if (mooncake != null) {
+                registry.snapshot(Role.PREFILL).workers().forEach(mooncake::await);
+            }
+            if (pd.discoveryAddress() != null) {
+                try {
+                    discovery = new ZmqDiscovery(pd.discoveryAddress(), registry, ticker);
+                } catch (RuntimeException e) {
+                    throw new IllegalStateException("--vllm-discovery-address: cannot bind tcp://"
+                            + pd.discoveryAddress() + ": " + e.getMessage(), e);
+                }
+            }
+        }
+        monitor = new WorkerMonitor(registry, client, ticker, config.loadCheckInterval(), loadAware);
         ModelCatalog models = new ModelCatalog(client, headerRules, CONTROL_CALL_TIMEOUT);
         FleetCalls fleet = new FleetCalls(client, headerRules, registry::snapshot, CONTROL_CALL_TIMEOUT);
         HealthProbe probe = new HealthProbe(client, "/health", Duration.ofSeconds(2));
         workerWait = new WorkerWait(probe, ticker, d -> Thread.sleep(d), config.workerStartupCheckInterval(),
                 config.workerStartupTimeout());
-        RouterContext ctx = new RouterContext(config, registry, forwarder, models, fleet,
+        RouterContext ctx = new RouterContext(config, registry, forwarder, pdForwarder, models, fleet,
                 new RequestIds(config.requestIdHeaders(), random), metrics, workerWait, monitor, ticker);
         server = new RouterServer(ctx);
+    }
+
+    /** A policy instance; cache_aware ones get their tree trimmed every {@code --eviction-interval}. */
+    private Policy policy(PolicyConfig policyConfig, RandomSource random) {
+        Policy policy = Policies.create(policyConfig, random);
+        long evictSeconds = policyConfig.evictionInterval().toSeconds();
+        if (policy instanceof CacheAwarePolicy cacheAware && evictSeconds > 0) {
+            maintenance.scheduleWithFixedDelay(cacheAware::evict, evictSeconds, evictSeconds, TimeUnit.SECONDS);
+        }
+        return policy;
     }
 
     /** Builds and starts the router; returns once both listeners accept connections. */
     public static RouterApp start(RouterConfig config) {
         RouterApp app = new RouterApp(config);
+        if (app.discovery != null) {
+            app.discovery.start();
+        }
         app.monitor.start();
         app.server.start();
-        LOG.log(Level.INFO, "vllm-router listening on http://{0}:{1} (policy {2}, {3} workers); "
+        LOG.log(Level.INFO, "vllm-router listening on http://{0}:{1} ({2}, {3} workers); "
                         + "Prometheus metrics on http://{4}:{5}/metrics", config.host(), String.valueOf(app.port()),
-                config.policy().name(), app.registry.snapshot().workers().size(), config.prometheusHost(),
-                String.valueOf(app.metricsPort()));
+                config.isPd() ? "prefill/decode, " + config.pd().kvConnector() + ", prefill policy "
+                        + config.pd().prefillPolicy().name() + ", decode policy " + config.pd().decodePolicy().name()
+                        : "policy " + config.policy().name(),
+                app.registry.snapshot().workers().size(), config.prometheusHost(), String.valueOf(app.metricsPort()));
         return app;
     }
 
@@ -105,14 +161,19 @@ public final class RouterApp implements AutoCloseable {
      * @return whether a worker became healthy (the router starts either way)
      */
     public static boolean awaitWorkers(RouterConfig config) {
-        if (config.workers().isEmpty()) {
+        List<String> bases = new java.util.ArrayList<>(config.workers().stream().map(WorkerUrl::base).toList());
+        if (config.isPd()) {
+            config.pd().prefill().forEach(p -> bases.add(p.url().base()));
+            config.pd().decode().forEach(d -> bases.add(d.base()));
+        }
+        if (bases.isEmpty()) {
             return true;
         }
         try (UpstreamClient probeClient = new UpstreamClient(Duration.ofSeconds(2), Duration.ofSeconds(2))) {
             WorkerWait wait = new WorkerWait(new HealthProbe(probeClient, "/health", Duration.ofSeconds(2)),
                     Ticker.system(), d -> Thread.sleep(d), config.workerStartupCheckInterval(),
                     config.workerStartupTimeout());
-            return wait.awaitAny(config.workers().stream().map(WorkerUrl::base).toList());
+            return wait.awaitAny(bases);
         }
     }
 
@@ -150,6 +211,9 @@ public final class RouterApp implements AutoCloseable {
     @Override
     public void close() {
         server.stop();
+        if (discovery != null) {
+            discovery.close();
+        }
         monitor.close();
         maintenance.shutdownNow();
         deadlines.close();

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import dev.vllmrouter.sim.RecordedRequest;
 import dev.vllmrouter.sim.SimWorker;
 import dev.vllmrouter.testing.Fleet;
+import dev.vllmrouter.testing.Sse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -355,15 +356,6 @@ class ProxyIT {
     }
 
     static List<String> readEvents(InputStream body) throws Exception {
-        List<String> events = new ArrayList<>();
-        try (BufferedReader reader = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = reader.readLine()) != null) {
-                if (line.startsWith("data: ")) {
-                    events.add(line.substring(6));
-                }
-            }
-        }
-        return events;
+        return Sse.readEvents(body);
     }
 }

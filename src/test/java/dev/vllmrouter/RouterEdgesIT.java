@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import dev.vllmrouter.sim.RecordedRequest;
 import dev.vllmrouter.sim.SimConfig;
 import dev.vllmrouter.sim.SimWorker;
+import dev.vllmrouter.testing.Sse;
 import dev.vllmrouter.testing.Fleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -152,7 +153,7 @@ class RouterEdgesIT {
                     .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"demo\",\"stream\":true,"
                             + "\"max_tokens\":100000,\"prompt\":\"x\"}"))
                     .build(), HttpResponse.BodyHandlers.ofInputStream());
-            List<String> events = ProxyIT.readEvents(res.body());
+            List<String> events = Sse.readEvents(res.body());
             assertThat(events.size()).isGreaterThan(2);
             assertThat(JSON.readTree(events.get(events.size() - 2)).path("error").path("code").asInt())
                     .isEqualTo(504);

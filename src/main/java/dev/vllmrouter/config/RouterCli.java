@@ -26,7 +26,8 @@ public final class RouterCli {
      * @param args command-line flags (may include {@code --config FILE})
      * @throws ConfigException for any invalid flag or value
      */
-    public static RouterConfig parse(Map<String, String> env, String... args) {
+    public static RouterConfig parse(Map<String, String> env, String... rawArgs) {
+        String[] args = PrefillArgs.normalize(rawArgs);
         SettingsSource settings = SettingsSource.create(env, configFile(args, env));
         Holder holder = new Holder();
         CommandLine cmd = new CommandLine(holder);

@@ -38,7 +38,8 @@ public record RouterConfig(
         Duration workerStartupTimeout,
         Duration workerStartupCheckInterval,
         Duration loadCheckInterval,
-        boolean decisionHeader) {
+        boolean decisionHeader,
+        PdConfig pd) {
 
     /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
     public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
@@ -92,6 +93,7 @@ public record RouterConfig(
                 "--load-check-interval-secs: " + o.loadCheckIntervalSecs + " (expected > 0)");
         PolicyConfig policyConfig = new PolicyConfig(policy, o.cacheThreshold, o.balanceAbsThreshold,
                 o.balanceRelThreshold, Duration.ofSeconds(o.evictionInterval), o.maxTreeSize);
+        PdConfig pd = pd(o, parsed, policyConfig);
         require(!o.host.isBlank(), "--host: must not be empty");
         requirePort("--port", o.port);
         requirePort("--prometheus-port", o.prometheusPort);
@@ -144,7 +146,77 @@ public record RouterConfig(
                 o.maxPayloadSize, Duration.ofSeconds(o.requestTimeoutSecs), Duration.ofSeconds(o.connectTimeoutSecs),
                 Duration.ofSeconds(readSecs), o.prometheusHost.trim(), o.prometheusPort, o.apiKey, level, o.logDir,
                 Duration.ofSeconds(o.workerStartupTimeoutSecs), Duration.ofSeconds(o.workerStartupCheckInterval),
-                Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader);
+                Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd);
+    }
+
+    /** Whether this router runs prefill/decode disaggregation. */
+    public boolean isPd() {
+        return pd != null;
+    }
+
+    private static PdConfig pd(RouterOptions o, ParseResult parsed, PolicyConfig policy) {
+        if (!o.vllmPdDisaggregation) {
+            for (String flag : List.of("--prefill", "--decode", "--prefill-policy", "--decode-policy",
+                    "--vllm-discovery-address", "--kv-connector")) {
+                OptionSpec spec = parsed.commandSpec().findOption(flag);
+                if (parsed.hasMatchedOption(spec)) {
+                    throw new ConfigException(flag + ": only with --vllm-pd-disaggregation");
+                }
+            }
+            return null;
+        }
+        require(o.workerUrls.isEmpty(),
+                "--worker-urls: not used with --vllm-pd-disaggregation (give --prefill and --decode)");
+        String connector = o.kvConnector.trim().toLowerCase(Locale.ROOT);
+        if (connector.equals("moriio")) {
+            throw new ConfigException("not supported yet: --kv-connector moriio");
+        }
+        require(connector.equals("nixl") || connector.equals("mooncake"),
+                "--kv-connector: '" + o.kvConnector + "' (expected nixl or mooncake)");
+        List<PdConfig.Prefill> prefill = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (String raw : o.prefill) {
+            PdConfig.Prefill p = PrefillArgs.parse(raw);
+            require(seen.add(p.url().id()), "--prefill: '" + p.url().id() + "' is given twice");
+            prefill.add(p);
+        }
+        List<WorkerUrl> decode = new ArrayList<>();
+        for (String raw : o.decode) {
+            WorkerUrl url;
+            try {
+                url = WorkerUrl.parse(raw);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("--decode: " + e.getMessage());
+            }
+            require(seen.add(url.id()), "--decode: '" + url.id() + "' is given twice (or also as --prefill)");
+            decode.add(url);
+        }
+        String discovery = o.vllmDiscoveryAddress == null ? null : o.vllmDiscoveryAddress.trim();
+        if (discovery != null) {
+            int colon = discovery.lastIndexOf(':');
+            boolean ok = colon > 0 && colon < discovery.length() - 1
+                    && discovery.substring(colon + 1).chars().allMatch(Character::isDigit)
+                    && discovery.length() - colon - 1 <= 5
+                    && Integer.parseInt(discovery.substring(colon + 1)) <= 65535;
+            require(ok, "--vllm-discovery-address: '" + discovery + "' (expected host:port, e.g. 0.0.0.0:30001)");
+            require(!connector.equals("mooncake"),
+                    "--vllm-discovery-address: not used with --kv-connector mooncake (P2P-NCCL registration)");
+        }
+        require(discovery != null || (!prefill.isEmpty() && !decode.isEmpty()),
+                "--vllm-pd-disaggregation: give at least one --prefill and one --decode, or --vllm-discovery-address");
+        return new PdConfig(prefill, decode, stagePolicy("--prefill-policy", o.prefillPolicy, policy),
+                stagePolicy("--decode-policy", o.decodePolicy, policy), connector, discovery);
+    }
+
+    /** A stage's policy: its own name when given, else {@code --policy}'s, always with the shared parameters. */
+    private static PolicyConfig stagePolicy(String flag, String name, PolicyConfig base) {
+        if (name == null) {
+            return base;
+        }
+        String n = name.trim().toLowerCase(Locale.ROOT);
+        require(KNOWN_POLICIES.contains(n), flag + ": '" + name + "' (expected one of " + KNOWN_POLICIES + ")");
+        return new PolicyConfig(n, base.cacheThreshold(), base.balanceAbsThreshold(), base.balanceRelThreshold(),
+                base.evictionInterval(), base.maxTreeSize());
     }
 
     private static boolean isTokenChar(int c) {

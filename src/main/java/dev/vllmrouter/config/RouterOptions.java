@@ -88,10 +88,10 @@ public final class RouterOptions {
             + "consistent_hash, rendezvous_hash.")
     public String policy = "cache_aware";
 
-    @Option(names = "--prefill-policy", description = "PD prefill policy. [not supported yet]")
+    @Option(names = "--prefill-policy", description = "PD: policy choosing the prefill worker (default: --policy).")
     public String prefillPolicy;
 
-    @Option(names = "--decode-policy", description = "PD decode policy. [not supported yet]")
+    @Option(names = "--decode-policy", description = "PD: policy choosing the decode worker (default: --policy).")
     public String decodePolicy;
 
     @Option(names = "--cache-threshold",
@@ -121,20 +121,23 @@ public final class RouterOptions {
     public boolean decisionHeader;
 
     // ---- prefill/decode disaggregation
-    @Option(names = "--vllm-pd-disaggregation", description = "vLLM prefill/decode mode. [not supported yet]")
+    @Option(names = "--vllm-pd-disaggregation",
+            description = "Prefill/decode disaggregation: each request is prefilled on one worker, decoded on another.")
     public boolean vllmPdDisaggregation;
 
-    @Option(names = "--prefill", arity = "1..2", description = "Prefill worker URL [BOOTSTRAP_PORT|none]. "
-            + "[not supported yet]")
+    @Option(names = "--prefill", split = ",", paramLabel = "URL [PORT|none]",
+            description = "PD: a prefill worker, optionally with its Mooncake bootstrap port. Repeatable.")
     public List<String> prefill = new ArrayList<>();
 
-    @Option(names = "--decode", description = "Decode worker URL. [not supported yet]")
+    @Option(names = "--decode", split = ",", paramLabel = "URL", description = "PD: a decode worker. Repeatable.")
     public List<String> decode = new ArrayList<>();
 
-    @Option(names = "--vllm-discovery-address", description = "ZMQ registration address. [not supported yet]")
+    @Option(names = "--vllm-discovery-address", paramLabel = "HOST:PORT",
+            description = "PD: bind a ZeroMQ ROUTER socket here for vLLM P2P-NCCL workers to register (e.g. "
+                    + "0.0.0.0:30001).")
     public String vllmDiscoveryAddress;
 
-    @Option(names = "--kv-connector", description = "nixl, mooncake or moriio. [not supported yet]")
+    @Option(names = "--kv-connector", description = "PD: nixl or mooncake (moriio: not supported yet).")
     public String kvConnector = "nixl";
 
     // ---- Kubernetes discovery
@@ -265,8 +268,6 @@ public final class RouterOptions {
     public static final List<String> NOT_SUPPORTED_YET = List.of(
             "--max-concurrent-requests", "--queue-size", "--queue-timeout-secs", "--cors-allowed-origins",
             "--enable-igw", "--history-backend", "--profile",
-            "--prefill-policy", "--decode-policy",
-            "--vllm-pd-disaggregation", "--prefill", "--decode", "--vllm-discovery-address", "--kv-connector",
             "--service-discovery", "--selector", "--service-discovery-port", "--service-discovery-namespace",
             "--prefill-selector", "--decode-selector",
             "--retry-max-retries", "--retry-initial-backoff-ms", "--retry-max-backoff-ms",

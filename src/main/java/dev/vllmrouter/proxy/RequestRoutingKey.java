@@ -11,11 +11,11 @@ import dev.vllmrouter.policy.RoutingKey;
  * The {@link RoutingKey} of one client request: route and model are known up front; the body's routing fields are
  * parsed the first time a policy asks and remembered (one request is picked on one thread, retries included).
  */
-final class RequestRoutingKey implements RoutingKey {
+public final class RequestRoutingKey implements RoutingKey {
     private final ProxyRequest request;
     private RoutingFields fields;
 
-    RequestRoutingKey(ProxyRequest request) {
+    public RequestRoutingKey(ProxyRequest request) {
         this.request = request;
     }
 

@@ -14,7 +14,9 @@ import io.helidon.webserver.http.ServerResponse;
 
 import dev.vllmrouter.common.WorkerUrl;
 import dev.vllmrouter.openai.Json;
+import dev.vllmrouter.worker.Role;
 import dev.vllmrouter.worker.Worker;
+import dev.vllmrouter.worker.WorkerSpec;
 import dev.vllmrouter.worker.WorkerSnapshot;
 
 /**
@@ -37,7 +39,10 @@ final class AdminService implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/add_worker", (req, res) -> endpoint.run("/add_worker", req, res, (r, sink, id) -> {
-            AddResult result = add(r.query().first("url").orElse(""));
+            AddResult result = ctx.pd() != null
+                    ? new AddResult(false, "In prefill/decode mode use POST /workers with \"worker_type\": "
+                            + "\"prefill\" or \"decode\"")
+                    : add(r.query().first("url").orElse(""), Role.REGULAR, -1);
             Endpoint.text(sink, res, result.ok ? 200 : 400, result.message);
         }));
         rules.post("/remove_worker", (req, res) -> endpoint.run("/remove_worker", req, res, (r, sink, id) -> {
@@ -99,15 +104,30 @@ final class AdminService implements HttpService {
     private void postWorker(ServerRequest req, ServerResponse res, HelidonSink sink) {
         byte[] body = Endpoint.readBody(req, ctx.config().maxPayloadSize());
         String url;
+        JsonNode node;
         try {
-            JsonNode node = body == null ? null : JSON.readTree(body);
+            node = body == null ? null : JSON.readTree(body);
             url = node == null ? null : node.path("url").asText(null);
         } catch (IOException e) {
+            node = null;
             url = null;
         }
-        AddResult result = url == null
-                ? new AddResult(false, "Invalid request: expected a JSON object with a \"url\" field")
-                : add(url);
+        AddResult result;
+        if (url == null) {
+            result = new AddResult(false, "Invalid request: expected a JSON object with a \"url\" field");
+        } else {
+            String type = node.path("worker_type").asText(ctx.pd() != null ? "" : "regular");
+            Role role = switch (type) {
+                case "regular" -> ctx.pd() == null ? Role.REGULAR : null;
+                case "prefill" -> ctx.pd() != null ? Role.PREFILL : null;
+                case "decode" -> ctx.pd() != null ? Role.DECODE : null;
+                default -> null;
+            };
+            result = role == null
+                    ? new AddResult(false, "worker_type '" + type + "' does not fit this router (expected "
+                            + (ctx.pd() != null ? "prefill or decode" : "regular") + ")")
+                    : add(url, role, node.path("bootstrap_port").asInt(-1));
+        }
         if (result.ok) {
             Endpoint.json(sink, res, 200, "{\"success\":true,\"message\":" + Json.quote(result.message)
                     + ",\"worker\":null}");
@@ -120,7 +140,7 @@ final class AdminService implements HttpService {
     private record AddResult(boolean ok, String message) {
     }
 
-    private AddResult add(String raw) {
+    private AddResult add(String raw, Role role, int bootstrapPort) {
         WorkerUrl url;
         try {
             url = WorkerUrl.parse(raw);
@@ -135,7 +155,8 @@ final class AdminService implements HttpService {
             return new AddResult(false, "Worker " + url.id() + " did not become healthy within "
                     + ctx.config().workerStartupTimeout().toSeconds() + "s");
         }
-        if (ctx.registry().add(url, ctx.monitor().fetchModels(url.base())).isEmpty()) {
+        if (ctx.registry().add(new WorkerSpec(url, role, bootstrapPort, null), ctx.monitor().fetchModels(url.base()),
+                "admin").isEmpty()) {
             return new AddResult(false, "Worker already exists: " + url.id());
         }
         return new AddResult(true, "Successfully added worker: " + url.id());
@@ -157,17 +178,26 @@ final class AdminService implements HttpService {
         for (int i = 0; i < workers.size(); i++) {
             Worker w = workers.get(i);
             sb.append(i == 0 ? "" : ",").append("{\"url\":").append(Json.quote(w.id()))
-                    .append(",\"model_id\":\"unknown\",\"worker_type\":\"regular\",\"is_healthy\":")
+                    .append(",\"model_id\":\"unknown\",\"worker_type\":\"").append(w.role().label())
+                    .append("\",\"is_healthy\":")
                     .append(snapshot.available().contains(w))
                     .append(",\"load\":").append(w.inFlight())
                     .append(",\"connection_mode\":\"http\",\"priority\":50,\"cost\":1.0");
             if (w.dpRank() >= 0) {
                 sb.append(",\"dp_rank\":").append(w.dpRank());
             }
+            if (w.bootstrapPort() > 0) {
+                sb.append(",\"bootstrap_port\":").append(w.bootstrapPort());
+            }
             sb.append('}');
         }
         return sb.append("],\"total\":").append(workers.size())
-                .append(",\"stats\":{\"prefill_count\":0,\"decode_count\":0,\"regular_count\":")
-                .append(workers.size()).append("}}").toString();
+                .append(",\"stats\":{\"prefill_count\":").append(count(workers, Role.PREFILL))
+                .append(",\"decode_count\":").append(count(workers, Role.DECODE))
+                .append(",\"regular_count\":").append(count(workers, Role.REGULAR)).append("}}").toString();
+    }
+
+    private static long count(List<Worker> workers, Role role) {
+        return workers.stream().filter(w -> w.role() == role).count();
     }
 }

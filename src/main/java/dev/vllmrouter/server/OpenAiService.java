@@ -28,6 +28,9 @@ final class OpenAiService implements HttpService {
             "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/rerank", "/rerank",
             "/v2/rerank", "/generate", "/inference/v1/generate", "/tokenize", "/detokenize", "/v1/score", "/score",
             "/pooling", "/classify");
+    /** Routes that run both stages under prefill/decode disaggregation; the others go to any one worker. */
+    static final java.util.Set<String> PD_ROUTES = java.util.Set.of(
+            "/v1/chat/completions", "/v1/completions", "/v1/responses", "/generate", "/inference/v1/generate");
     /** Fallback paths known to vLLM, labelled by path in metrics; any other path is labelled {@code other}. */
     private static final List<String> KNOWN_FALLBACK_ROUTES = List.of(
             "/v1/audio/transcriptions", "/v1/audio/translations", "/version", "/ping", "/load", "/metrics",
@@ -81,8 +84,13 @@ final class OpenAiService implements HttpService {
             }
         }
         RequestFacts facts = RequestFacts.parse(body == null ? new byte[0] : body);
-        ctx.forwarder().forward(new ProxyRequest(req.prologue().method(), req.path().rawPath(),
-                req.query().rawValue(), req.headers(), body, facts, requestId, route, relabel), sink);
+        ProxyRequest proxied = new ProxyRequest(req.prologue().method(), req.path().rawPath(),
+                req.query().rawValue(), req.headers(), body, facts, requestId, route, relabel);
+        if (ctx.pd() != null && PD_ROUTES.contains(route)) {
+            ctx.pd().forward(proxied, sink);
+        } else {
+            ctx.forwarder().forward(proxied, sink);
+        }
     }
 
     private static ProxyRequest proxyRequest(String route, ServerRequest req, byte[] body, RequestFacts facts,

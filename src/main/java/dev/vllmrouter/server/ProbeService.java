@@ -3,6 +3,7 @@ package dev.vllmrouter.server;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 
+import dev.vllmrouter.worker.Role;
 import dev.vllmrouter.worker.WorkerSnapshot;
 
 /**
@@ -25,6 +26,13 @@ final class ProbeService implements HttpService {
         rules.get("/liveness", (req, res) -> endpoint.run("/liveness", req, res,
                 (r, sink, id) -> Endpoint.text(sink, res, 200, "OK")));
         rules.get("/health", (req, res) -> endpoint.run("/health", req, res, (r, sink, id) -> {
+            if (ctx.pd() != null) {
+                int p = ctx.registry().snapshot(Role.PREFILL).available().size();
+                int d = ctx.registry().snapshot(Role.DECODE).available().size();
+                Endpoint.text(sink, res, p > 0 && d > 0 ? 200 : 503, (p > 0 && d > 0 ? "OK: " : "Waiting for workers: ")
+                        + p + " prefill, " + d + " decode usable");
+                return;
+            }
             WorkerSnapshot s = ctx.registry().snapshot();
             int usable = s.available().size();
             if (usable > 0) {
@@ -34,6 +42,17 @@ final class ProbeService implements HttpService {
             }
         }));
         rules.get("/readiness", (req, res) -> endpoint.run("/readiness", req, res, (r, sink, id) -> {
+            if (ctx.pd() != null) {
+                WorkerSnapshot p = ctx.registry().snapshot(Role.PREFILL);
+                WorkerSnapshot d = ctx.registry().snapshot(Role.DECODE);
+                boolean ready = !p.available().isEmpty() && !d.available().isEmpty();
+                Endpoint.json(sink, res, ready ? 200 : 503, "{\"status\":\"" + (ready ? "ready" : "not_ready")
+                        + "\"," + (ready ? "" : "\"reason\":\"needs a healthy prefill and a healthy decode worker\",")
+                        + "\"prefill\":{\"healthy\":" + p.available().size() + ",\"total\":" + p.workers().size()
+                        + "},\"decode\":{\"healthy\":" + d.available().size() + ",\"total\":" + d.workers().size()
+                        + "}}");
+                return;
+            }
             WorkerSnapshot s = ctx.registry().snapshot();
             int healthy = s.available().size();
             if (healthy > 0) {

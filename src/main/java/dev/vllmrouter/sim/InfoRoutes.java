@@ -57,6 +57,15 @@ final class InfoRoutes {
                 .ascii("}").toByteArray());
     }
 
+    /**
+     * Mooncake's bootstrap {@code /query}: the engine id of each DP rank. The simulator serves it on its own port, so a
+     * router uses the worker's port as its bootstrap port ({@code --prefill URL <port>}).
+     */
+    void mooncakeQuery(Call call) {
+        Replies.json(call.res, new ByteSink(64).ascii("{\"0\":{\"engine_id\":").jsonString(ctx.workerId())
+                .ascii("}}").toByteArray());
+    }
+
     void version(Call call) {
         Replies.json(call.res, VERSION);
     }

@@ -92,6 +92,7 @@ public final class SimWorker implements AutoCloseable {
                 .post("/ping", info.handler(info::health))
                 .get("/load", info.handler(info::load))
                 .get("/version", info.handler(info::version))
+                .get("/query", info.handler(info::mooncakeQuery))
                 .get("/metrics", info.handler(info::metrics))
                 .any(info::fallback);
     }

@@ -13,13 +13,50 @@ import dev.vllmrouter.common.WorkerUrl;
 public final class Worker {
     private final WorkerUrl url;
     private final String id;
+    private final Role role;
+    private final int bootstrapPort;
+    private final String zmqAddress;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final LongAdder processed = new LongAdder();
     private volatile int externalLoad;
 
     public Worker(WorkerUrl url) {
+        this(url, Role.REGULAR, -1, null);
+    }
+
+    /**
+     * @param bootstrapPort a prefill worker's Mooncake bootstrap port, or {@code -1}
+     * @param zmqAddress    the P2P-NCCL address a worker registered with, or {@code null}
+     */
+    public Worker(WorkerUrl url, Role role, int bootstrapPort, String zmqAddress) {
         this.url = url;
         this.id = url.id();
+        this.role = role;
+        this.bootstrapPort = bootstrapPort;
+        this.zmqAddress = zmqAddress;
+    }
+
+    public Role role() {
+        return role;
+    }
+
+    /** A prefill worker's bootstrap port (Mooncake), or {@code -1}. */
+    public int bootstrapPort() {
+        return bootstrapPort;
+    }
+
+    /** The address the worker registered over ZeroMQ (P2P-NCCL), or {@code null}. */
+    public String zmqAddress() {
+        return zmqAddress;
+    }
+
+    /** {@code host:port} of the base URL, without scheme: the address P2P-NCCL request ids use when none registered. */
+    public String hostPort() {
+        String b = url.base();
+        int s = b.indexOf("://");
+        String rest = s < 0 ? b : b.substring(s + 3);
+        int slash = rest.indexOf('/');
+        return slash < 0 ? rest : rest.substring(0, slash);
     }
 
     /** {@code base} or {@code base@rank}: unique in a registry. */

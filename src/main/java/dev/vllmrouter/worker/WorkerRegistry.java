@@ -21,8 +21,11 @@ public final class WorkerRegistry {
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<String, Worker> workers = new LinkedHashMap<>(); // guarded by lock
     private final Map<String, Set<String>> modelsByBase = new HashMap<>(); // guarded by lock
+    private final Map<String, String> sourceOf = new HashMap<>(); // worker id -> source that added it; guarded by lock
     private final int dataParallelSize;
     private volatile WorkerSnapshot snapshot = WorkerSnapshot.EMPTY;
+    private volatile Map<Role, WorkerSnapshot> byRole = Map.of(Role.REGULAR, WorkerSnapshot.EMPTY,
+            Role.PREFILL, WorkerSnapshot.EMPTY, Role.DECODE, WorkerSnapshot.EMPTY);
 
     /** @param dataParallelSize {@code --intra-node-data-parallel-size}: plain URLs expand to that many ranks */
     public WorkerRegistry(int dataParallelSize) {
@@ -34,6 +37,14 @@ public final class WorkerRegistry {
 
     public WorkerSnapshot snapshot() {
         return snapshot;
+    }
+
+    /**
+     * The workers of one role, as a snapshot of its own (same version as {@link #snapshot()}; built once per change,
+     * so policies bound to it rebuild once per version too).
+     */
+    public WorkerSnapshot snapshot(Role role) {
+        return byRole.get(role);
     }
 
     /** The worker ids {@code url} stands for: itself when it pins a rank or DP is off, else {@code url@0..N-1}. */
@@ -64,16 +75,28 @@ public final class WorkerRegistry {
      * @return the workers that were new; empty when all were registered already
      */
     public List<Worker> add(WorkerUrl url, Set<String> models) {
+        return add(WorkerSpec.regular(url), models, "static");
+    }
+
+    /**
+     * Registers a worker of any role (expanded to its DP ranks) with its models ({@code null}: unknown), on behalf of
+     * {@code source}, in one snapshot.
+     *
+     * @return the workers that were new; empty when all were registered already
+     */
+    public List<Worker> add(WorkerSpec spec, Set<String> models, String source) {
         lock.lock();
         try {
+            WorkerUrl url = spec.url();
             if (models != null) {
                 modelsByBase.put(url.base(), Set.copyOf(models));
             }
             List<Worker> added = new ArrayList<>();
             for (WorkerUrl u : expand(url)) {
                 if (!workers.containsKey(u.id())) {
-                    Worker w = new Worker(u);
+                    Worker w = new Worker(u, spec.role(), spec.bootstrapPort(), spec.zmqAddress());
                     workers.put(u.id(), w);
+                    sourceOf.put(u.id(), source);
                     added.add(w);
                 }
             }
@@ -103,6 +126,7 @@ public final class WorkerRegistry {
                 Worker w = it.next();
                 if (w.id().equals(key) || (w.dpRank() >= 0 && w.baseUrl().equals(key))) {
                     it.remove();
+                    sourceOf.remove(w.id());
                     removed.add(w);
                 }
             }
@@ -137,6 +161,48 @@ public final class WorkerRegistry {
         }
     }
 
+    /**
+     * Makes the workers added by {@code source} exactly {@code desired} (discovery publishes its full view): adds the
+     * new ones, removes the ones it no longer lists, keeps the others (and their counters) untouched. A worker added by
+     * another source is never removed here. One snapshot for the whole change.
+     */
+    public void reconcile(String source, java.util.Collection<WorkerSpec> desired) {
+        lock.lock();
+        try {
+            Map<String, WorkerSpec> wanted = new LinkedHashMap<>();
+            for (WorkerSpec spec : desired) {
+                for (WorkerUrl u : expand(spec.url())) {
+                    wanted.put(u.id(), new WorkerSpec(u, spec.role(), spec.bootstrapPort(), spec.zmqAddress()));
+                }
+            }
+            boolean changed = false;
+            for (Iterator<Worker> it = workers.values().iterator(); it.hasNext(); ) {
+                Worker w = it.next();
+                WorkerSpec want = wanted.get(w.id());
+                boolean mine = source.equals(sourceOf.get(w.id()));
+                if (mine && (want == null || want.role() != w.role()
+                        || !java.util.Objects.equals(want.zmqAddress(), w.zmqAddress()))) {
+                    it.remove();
+                    sourceOf.remove(w.id());
+                    changed = true;
+                }
+            }
+            for (WorkerSpec spec : wanted.values()) {
+                if (!workers.containsKey(spec.url().id())) {
+                    workers.put(spec.url().id(), new Worker(spec.url(), spec.role(), spec.bootstrapPort(),
+                            spec.zmqAddress()));
+                    sourceOf.put(spec.url().id(), source);
+                    changed = true;
+                }
+            }
+            if (changed) {
+                publish();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     public Worker find(String id) {
         for (Worker w : snapshot.workers()) {
             if (w.id().equals(id)) {
@@ -158,6 +224,13 @@ public final class WorkerRegistry {
             }
         }
         modelsByBase.keySet().retainAll(bases);
-        snapshot = new WorkerSnapshot(snapshot.version() + 1, all, all, models);
+        long version = snapshot.version() + 1;
+        Map<Role, WorkerSnapshot> roles = new java.util.EnumMap<>(Role.class);
+        for (Role role : Role.values()) {
+            List<Worker> of = all.stream().filter(w -> w.role() == role).toList();
+            roles.put(role, new WorkerSnapshot(version, of, of, models));
+        }
+        byRole = roles;
+        snapshot = new WorkerSnapshot(version, all, all, models);
     }
 }

@@ -106,14 +106,15 @@ class RouterCliTest {
     void notYetSupportedFlagsFailAtStart(@TempDir Path dir) throws Exception {
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--retry-max-retries", "3"))
                 .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --retry-max-retries");
-        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation"))
-                .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --vllm-pd-disaggregation");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--enable-igw"))
+                .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --enable-igw");
         assertThatThrownBy(() -> RouterCli.parse(Map.of("VLLM_ROUTER_SERVICE_DISCOVERY", "true")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("not supported yet: --service-discovery");
         Path file = dir.resolve("c.yaml");
-        Files.writeString(file, "decode-policy: random\n");
+        Files.writeString(file, "health-check-interval-secs: 10\n");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--config", file.toString()))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("not supported yet: --decode-policy");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("not supported yet: --health-check-interval-secs");
     }
 
     @Test
@@ -142,6 +143,49 @@ class RouterCliTest {
                 .isInstanceOf(ConfigException.class).hasMessageContaining("not supported yet: --backend");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--no-such-flag"))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("--no-such-flag");
+    }
+
+    @Test
+    void prefillTakesAnOptionalBootstrapPortLikeVllmRouter() {
+        RouterConfig c = RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--prefill", "http://p1:8000", "8998",
+                "--prefill", "http://p2:8000", "none", "--prefill", "http://p3:8000", "--decode", "http://d1:8000",
+                "--decode", "http://d2:8000", "--prefill-policy", "cache_aware", "--decode-policy", "power_of_two");
+        assertThat(c.isPd()).isTrue();
+        assertThat(c.pd().prefill()).extracting(p -> p.url().base() + "/" + p.bootstrapPort())
+                .containsExactly("http://p1:8000/8998", "http://p2:8000/-1", "http://p3:8000/-1");
+        assertThat(c.pd().decode()).extracting(WorkerUrl::base).containsExactly("http://d1:8000", "http://d2:8000");
+        assertThat(c.pd().prefillPolicy().name()).isEqualTo("cache_aware");
+        assertThat(c.pd().decodePolicy().name()).isEqualTo("power_of_two");
+        assertThat(c.pd().kvConnector()).isEqualTo("nixl");
+        RouterConfig defaults = RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--policy", "random",
+                "--prefill", "http://p:1", "--decode", "http://d:1");
+        assertThat(defaults.pd().prefillPolicy().name()).as("stages default to --policy").isEqualTo("random");
+        assertThat(defaults.pd().decodePolicy().name()).isEqualTo("random");
+    }
+
+    @Test
+    void pdFlagsAreCheckedAtStart() {
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--prefill", "http://p:1"))
+                .isInstanceOf(ConfigException.class).hasMessage("--prefill: only with --vllm-pd-disaggregation");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--prefill", "http://p:1"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("at least one --prefill and one --decode");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--prefill"))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("--prefill: missing URL");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--prefill", "http://p:1",
+                "--decode", "http://d:1", "--kv-connector", "moriio"))
+                .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --kv-connector moriio");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--prefill", "http://p:1",
+                "--decode", "http://p:1"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("given twice");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--worker-urls", "http://w:1",
+                "--prefill", "http://p:1", "--decode", "http://d:1"))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("--worker-urls:");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation",
+                "--vllm-discovery-address", "nohost"))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("--vllm-discovery-address:");
+        RouterConfig discovery = RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation",
+                "--vllm-discovery-address", "0.0.0.0:30001");
+        assertThat(discovery.pd().discoveryAddress()).isEqualTo("0.0.0.0:30001");
     }
 
     @Test

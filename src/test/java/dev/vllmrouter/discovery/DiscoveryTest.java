@@ -1,0 +1,66 @@
+package dev.vllmrouter.discovery;
+
+import java.io.IOException;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+import org.msgpack.core.MessageBufferPacker;
+import org.msgpack.core.MessagePack;
+
+import dev.vllmrouter.worker.Role;
+import dev.vllmrouter.worker.WorkerSpec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class DiscoveryTest {
+    /** A registration encoded as vLLM's P2pNcclEngine does: one msgpack map of strings. */
+    static byte[] message(String type, String http, String zmq) throws IOException {
+        try (MessageBufferPacker p = MessagePack.newDefaultBufferPacker()) {
+            p.packMapHeader(3);
+            p.packString("type").packString(type);
+            p.packString("http_address").packString(http);
+            p.packString("zmq_address").packString(zmq);
+            return p.toByteArray();
+        }
+    }
+
+    @Test
+    void decodesVllmRegistrations() throws IOException {
+        Registration r = Registration.decode(message("P", "10.0.0.5:20003", "10.0.0.5:21001"));
+        assertThat(r).isEqualTo(new Registration("P", "10.0.0.5:20003", "10.0.0.5:21001"));
+        assertThat(r.prefill()).isTrue();
+    }
+
+    @Test
+    void refusesWhatIsNotARegistration() throws IOException {
+        assertThatThrownBy(() -> Registration.decode(message("X", "h:1", "h:2")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("type:");
+        assertThatThrownBy(() -> Registration.decode(message("D", "no-port", "h:2")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("http_address:");
+        assertThatThrownBy(() -> Registration.decode("{\"type\":\"P\"}".getBytes()))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Registration.decode(new byte[0])).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void leasesExpireFiveSecondsAfterTheLastHeartbeat() {
+        AtomicLong now = new AtomicLong();
+        LeaseTable table = new LeaseTable(now::get, 5_000_000_000L);
+        Registration p = new Registration("P", "10.0.0.5:20003", "10.0.0.5:21001");
+        assertThat(table.register(p)).as("new engine").isTrue();
+        now.addAndGet(3_000_000_000L);
+        assertThat(table.register(p)).as("a heartbeat changes nothing").isFalse();
+        now.addAndGet(4_999_999_999L);
+        assertThat(table.expire()).isFalse();
+        assertThat(table.workers()).extracting(WorkerSpec::role).containsExactly(Role.PREFILL);
+        assertThat(table.workers().get(0).url().base()).isEqualTo("http://10.0.0.5:20003");
+        assertThat(table.workers().get(0).zmqAddress()).isEqualTo("10.0.0.5:21001");
+        now.addAndGet(1);
+        assertThat(table.expire()).isTrue();
+        assertThat(table.workers()).isEmpty();
+        assertThat(table.register(new Registration("D", "10.0.0.5:20003", "10.0.0.5:21001"))).isTrue();
+        assertThat(table.register(new Registration("P", "10.0.0.5:20003", "10.0.0.5:21001")))
+                .as("a changed role is a change").isTrue();
+    }
+}
