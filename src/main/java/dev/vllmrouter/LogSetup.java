@@ -20,6 +20,9 @@ import dev.vllmrouter.config.ConfigException;
  * {@code <dir>/vllm-router.log}.
  */
 final class LogSetup {
+    /** Held strongly: java.util.logging keeps loggers weakly, and a collected logger forgets its level. */
+    private static final Logger HELIDON = Logger.getLogger("io.helidon");
+
     private LogSetup() {
     }
 
@@ -54,7 +57,7 @@ final class LogSetup {
         }
         // Helidon's own start-up chatter stays at INFO only when the user asked for debug
         if (jul.intValue() >= Level.INFO.intValue()) {
-            Logger.getLogger("io.helidon").setLevel(Level.WARNING);
+            HELIDON.setLevel(Level.WARNING);
         }
     }
 }

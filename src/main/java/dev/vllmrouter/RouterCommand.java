@@ -41,10 +41,10 @@ final class RouterCommand implements Callable<Integer> {
         settings.validateKeys(spec);
         RouterConfig config = RouterConfig.from(options, spec.commandLine().getParseResult(), settings);
         LogSetup.configure(config.logLevel(), config.logDir());
-        if (config.workers().isEmpty()) {
+        if (config.workers().isEmpty() && !config.isPd()) {
             LOG.log(Level.WARNING, "no --worker-urls given: add workers with POST /add_worker?url=... "
                     + "(or try 'vllm-router demo' for simulated workers)");
-        } else {
+        } else if (!config.workers().isEmpty() || (config.isPd() && !config.pd().prefill().isEmpty())) {
             LOG.log(Level.INFO, "waiting for a worker to answer /health (up to {0}s)",
                     config.workerStartupTimeout().toSeconds());
             if (!RouterApp.awaitWorkers(config)) {

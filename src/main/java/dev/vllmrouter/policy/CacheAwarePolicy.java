@@ -128,13 +128,18 @@ public final class CacheAwarePolicy implements Policy {
     private Decision byCache(PrefixTree.Match match, List<Worker> workers, int[] loads, int min) {
         int input = match.inputChars();
         int shared = match.sharedChars();
+        // one pass over the match (every worker may hold the shared prefix: a per-worker lookup would be O(N^2))
+        java.util.Map<String, Integer> matchedBy = new java.util.HashMap<>(match.tenants().size() * 2);
+        for (int t = 0; t < match.tenants().size(); t++) {
+            matchedBy.put(match.tenants().get(t), match.matchedChars()[t]);
+        }
         Worker best = null;
         int bestLoad = 0;
         int bestDistinct = 0;
         int bestMatched = 0;
         for (int i = 0; i < workers.size(); i++) {
             Worker w = workers.get(i);
-            int matched = match.matchedChars(w.id());
+            int matched = matchedBy.getOrDefault(w.id(), 0);
             int distinct = matched - shared;
             if (distinct > bestDistinct || (distinct == bestDistinct && distinct > 0 && loads[i] < bestLoad)) {
                 best = w;
@@ -151,21 +156,20 @@ public final class CacheAwarePolicy implements Policy {
         Worker chosen = leastLoaded(workers, loads, min);
         String reason = best == null ? (match.longest() > 0 ? "shared_prefix_spread" : "new_prefix")
                 : share > config.cacheThreshold() ? "owner_busy" : "low_match";
-        return new Decision(chosen, reason, input == 0 ? 0 : (double) match.matchedChars(chosen.id()) / input);
+        return new Decision(chosen, reason, input == 0 ? 0 : (double) matchedBy.getOrDefault(chosen.id(), 0) / input);
     }
 
-    /** One of the workers with load {@code min}, taking turns among them. */
+    /**
+     * One of the workers with load {@code min}: the first one at or after a rotating start position. Rotating over
+     * the whole list (not over the tied subset, which changes from call to call) places new conversations evenly.
+     */
     private Worker leastLoaded(List<Worker> workers, int[] loads, int min) {
-        int ties = 0;
-        for (int load : loads) {
-            if (load == min) {
-                ties++;
-            }
-        }
-        int k = (int) Math.floorMod(rotation.getAndIncrement(), (long) ties);
-        for (int i = 0; i < loads.length; i++) {
-            if (loads[i] == min && k-- == 0) {
-                return workers.get(i);
+        int n = loads.length;
+        int start = (int) Math.floorMod(rotation.getAndIncrement(), (long) n);
+        for (int i = 0; i < n; i++) {
+            int k = (start + i) % n;
+            if (loads[k] == min) {
+                return workers.get(k);
             }
         }
         throw new IllegalStateException("unreachable");

@@ -90,6 +90,18 @@ public final class SimWorkerCommand implements Callable<Integer> {
     @Option(names = "--unhealthy", description = "Answer /health and /ping with 503.")
     boolean unhealthy;
 
+    @Option(names = "--register-pd", paramLabel = "HOST:PORT",
+            description = "Register with a router's P2P-NCCL discovery address every 3 s, as vLLM does.")
+    String registerPd;
+
+    @Option(names = "--pd-role", defaultValue = "P",
+            description = "Role announced with --register-pd: P (prefill) or D (decode) (default: ${DEFAULT-VALUE}).")
+    String pdRole;
+
+    @Option(names = "--zmq-address", paramLabel = "HOST:PORT",
+            description = "KV-transfer address announced with --register-pd (default: <host>:<port + 10000>).")
+    String zmqAddress;
+
     private final PrintStream out;
 
     public SimWorkerCommand() {
@@ -149,9 +161,18 @@ public final class SimWorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        if (registerPd != null && !pdRole.equals("P") && !pdRole.equals("D")) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--pd-role: '" + pdRole
+                    + "' (expected P or D)");
+        }
         SimWorker worker = startWorker();
+        SimRegistrar registrar = registerPd == null ? null : new SimRegistrar(registerPd, pdRole.equals("P"),
+                host + ":" + worker.port(), zmqAddress != null ? zmqAddress : host + ":" + (worker.port() + 10000));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (registrar != null) {
+                registrar.close();
+            }
             worker.close();
             stopped.countDown();
         }, "sim-worker-shutdown"));

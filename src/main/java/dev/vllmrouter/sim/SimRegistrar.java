@@ -1,0 +1,69 @@
+package dev.vllmrouter.sim;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.msgpack.core.MessageBufferPacker;
+import org.msgpack.core.MessagePack;
+import org.zeromq.SocketType;
+import org.zeromq.ZContext;
+import org.zeromq.ZMQ;
+
+/**
+ * Registers a simulated worker with a router's P2P-NCCL discovery socket the way vLLM's {@code P2pNcclEngine} does:
+ * a ZeroMQ DEALER whose identity is the engine's KV-transfer address sends one msgpack map
+ * {@code {"type": "P"|"D", "http_address": "host:port", "zmq_address": "host:port"}} every 3 s, until closed.
+ * One single-thread scheduler owns the socket.
+ */
+public final class SimRegistrar implements AutoCloseable {
+    static final long PERIOD_MILLIS = 3000;
+
+    private final ZContext context = new ZContext(1);
+    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "sim-registrar");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /**
+     * @param router      the router's discovery address {@code host:port}
+     * @param prefill     registers as {@code "P"} (prefill) or {@code "D"} (decode)
+     * @param httpAddress this worker's {@code host:port}
+     * @param zmqAddress  the KV-transfer address announced (and used as the socket identity)
+     */
+    public SimRegistrar(String router, boolean prefill, String httpAddress, String zmqAddress) {
+        byte[] message = message(prefill ? "P" : "D", httpAddress, zmqAddress);
+        ZMQ.Socket socket = context.createSocket(SocketType.DEALER);
+        socket.setIdentity(zmqAddress.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        socket.setLinger(0);
+        socket.connect("tcp://" + router);
+        scheduler.scheduleAtFixedRate(() -> socket.send(message, ZMQ.DONTWAIT), 0, PERIOD_MILLIS,
+                TimeUnit.MILLISECONDS);
+    }
+
+    static byte[] message(String type, String http, String zmq) {
+        try (MessageBufferPacker p = MessagePack.newDefaultBufferPacker()) {
+            p.packMapHeader(3);
+            p.packString("type").packString(type);
+            p.packString("http_address").packString(http);
+            p.packString("zmq_address").packString(zmq);
+            return p.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+        try {
+            scheduler.awaitTermination(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        context.close();
+    }
+}
