@@ -1,0 +1,30 @@
+package dev.vllmrouter.bench;
+
+import dev.vllmrouter.policy.RoutingKey;
+
+/**
+ * A {@link RoutingKey} with its parts given up front (no request body to parse): what a chat request of the
+ * benchmarks' workloads looks like to a policy. No headers, no model.
+ *
+ * @param bodySessionKey  the body's session key ({@code session:<id>}), or {@code null}
+ * @param conversationKey the rendered leading messages (system + first user message), or {@code null}
+ * @param promptText      the rendered conversation
+ */
+public record BenchKey(String bodySessionKey, String conversationKey, String promptText) implements RoutingKey {
+    static final String ROUTE = "/v1/chat/completions";
+
+    @Override
+    public String route() {
+        return ROUTE;
+    }
+
+    @Override
+    public String model() {
+        return null;
+    }
+
+    @Override
+    public String header(String lowerCaseName) {
+        return null;
+    }
+}

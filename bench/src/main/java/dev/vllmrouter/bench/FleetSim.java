@@ -1,0 +1,203 @@
+package dev.vllmrouter.bench;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+import dev.vllmrouter.common.Hashing;
+import dev.vllmrouter.policy.Decision;
+import dev.vllmrouter.policy.RoutingKey;
+import dev.vllmrouter.sim.PrefixCacheModel;
+import dev.vllmrouter.worker.Lease;
+import dev.vllmrouter.worker.Worker;
+
+/**
+ * One run of the routing-quality simulation: a discrete-event simulation in virtual time (a priority queue of
+ * arrivals and completions, no sleeping, no sockets, no threads), deterministic for a seed.
+ * <p>Workload: {@code conversations} chats of {@code turns} turns ({@link ChatText}: one shared system prompt, then
+ * per turn a user message and the previous answer, so turn k's rendered prompt is a prefix of turn k+1's).
+ * {@code active} conversations are in progress at any time: the first ones start at random times within two mean
+ * think times; a turn arrives an exponential think time after the previous turn's answer completed; when a
+ * conversation ends, the next one starts a think time later. Think and start times come from a per-conversation
+ * random stream, so every policy sees the same workload (arrival times still depend on the service times it causes).
+ * <p>Per request: the {@link Router} picks a worker (a real {@code Picker}, or the bench's oracle); the request holds
+ * {@code worker.acquire()} until it completes (so load-aware policies see in-flight counts); the worker's
+ * {@link PrefixCacheModel} looks the prompt up and stores it; the service time is
+ * {@code (uncached tokens × prefill + output tokens × decode) × (1 + slowdown × requests already in flight there)},
+ * fixed at dispatch. There is no queue: a worker runs any number of requests at once, only slower (the slowdown
+ * factor is the whole model of batching and queueing), so latency = service time.
+ * <p>Measured: hit and prompt tokens over all workers, per-worker busy time (sum of service times) and request
+ * counts, latencies, the time-integrals of the max and the mean of per-worker in-flight counts, decision reasons.
+ */
+final class FleetSim {
+    /** Chooses the worker of a request: a real policy's picker, or the oracle. */
+    interface Router {
+        Decision route(int conversation, RoutingKey key);
+    }
+
+    /** How often (virtual) the periodic hook runs: the router's default {@code --eviction-interval}. */
+    static final long TICK_US = 120_000_000L;
+
+    private static final class Conversation {
+        final int id;
+        final SplittableRandom random;
+        final String key;
+        StringBuilder history;
+        int turn;
+
+        Conversation(int id, SplittableRandom random, String key, StringBuilder history) {
+            this.id = id;
+            this.random = random;
+            this.key = key;
+            this.history = history;
+        }
+    }
+
+    /** An arrival (lease == null) or a completion. */
+    private record Event(long time, long seq, Conversation conversation, Lease lease) {
+    }
+
+    private final QualityParams p;
+    private final ChatText text;
+    private final List<Worker> workers;
+    private final Router router;
+    private final Runnable tick;
+    private final Map<Worker, Integer> index = new IdentityHashMap<>();
+    private final PrefixCacheModel[] caches;
+    private final PriorityQueue<Event> queue =
+            new PriorityQueue<>(Comparator.comparingLong(Event::time).thenComparingLong(Event::seq));
+    private final long[] busyUs;
+    private final long[] requests;
+    private final List<Long> latencies = new ArrayList<>();
+    private final Map<String, Integer> reasons = new TreeMap<>();
+    private long seq;
+    private long now;
+    private long nextTick = TICK_US;
+    private int nextConversation;
+    private double maxInFlightArea;
+    private double meanInFlightArea;
+
+    /**
+     * @param workers the fleet (the registry's workers, in order)
+     * @param tick    run every {@link #TICK_US} of virtual time (cache_aware's eviction), or {@code null}
+     */
+    FleetSim(QualityParams p, ChatText text, List<Worker> workers, Router router, Runnable tick) {
+        this.p = p;
+        this.text = text;
+        this.workers = List.copyOf(workers);
+        this.router = router;
+        this.tick = tick;
+        this.caches = new PrefixCacheModel[workers.size()];
+        for (int i = 0; i < workers.size(); i++) {
+            index.put(workers.get(i), i);
+            caches[i] = new PrefixCacheModel(p.blockSize(), p.capacityBlocks());
+        }
+        this.busyUs = new long[workers.size()];
+        this.requests = new long[workers.size()];
+    }
+
+    SimResult run(String name) {
+        int first = Math.min(p.active(), p.conversations());
+        for (nextConversation = 0; nextConversation < first; ) {
+            Conversation c = newConversation();
+            schedule(Math.round(c.random.nextDouble() * 2 * p.thinkMs() * 1000), c, null);
+        }
+        while (!queue.isEmpty()) {
+            Event e = queue.poll();
+            advance(e.time);
+            if (e.lease == null) {
+                arrive(e.conversation);
+            } else {
+                complete(e.conversation, e.lease);
+            }
+        }
+        long hit = 0;
+        long prompt = 0;
+        for (PrefixCacheModel c : caches) {
+            PrefixCacheModel.Stats s = c.stats();
+            hit += s.hitTokens();
+            prompt += s.queriedTokens();
+        }
+        long[] lat = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
+        return new SimResult(name, p.active(), hit, prompt, busyUs, requests, lat, maxInFlightArea,
+                meanInFlightArea, reasons, now);
+    }
+
+    private Conversation newConversation() {
+        int id = nextConversation++;
+        SplittableRandom random = new SplittableRandom(Hashing.fmix64(p.seed() * 31 + id));
+        return new Conversation(id, random, text.conversationKey(id), text.newHistory());
+    }
+
+    private void arrive(Conversation c) {
+        String prompt = text.prompt(c.history, c.id, c.turn);
+        Decision d = router.route(c.id, new BenchKey(null, c.key, prompt));
+        if (d == null) {
+            throw new IllegalStateException("no worker chosen");
+        }
+        Worker w = d.worker();
+        int i = index.get(w);
+        int others = w.inFlight();
+        Lease lease = w.acquire();
+        PrefixCacheModel.Lookup lookup = caches[i].lookupAndStore(prompt);
+        double ms = (lookup.uncachedTokens() * p.prefillMsPerToken() + p.outputTokens() * p.decodeMsPerToken())
+                * (1 + p.slowdown() * others);
+        long us = Math.max(1, Math.round(ms * 1000));
+        busyUs[i] += us;
+        requests[i]++;
+        latencies.add(us);
+        reasons.merge(d.reason(), 1, Integer::sum);
+        schedule(now + us, c, lease);
+    }
+
+    private void complete(Conversation c, Lease lease) {
+        lease.close();
+        text.appendTurn(c.history, c.id, c.turn);
+        c.turn++;
+        if (c.turn < p.turns()) {
+            schedule(now + think(c.random), c, null);
+            return;
+        }
+        c.history = null; // done: let it go
+        if (nextConversation < p.conversations()) {
+            Conversation next = newConversation();
+            schedule(now + think(next.random), next, null);
+        }
+    }
+
+    private long think(SplittableRandom random) {
+        return Math.round(-Math.log(1 - random.nextDouble()) * p.thinkMs() * 1000);
+    }
+
+    private void schedule(long time, Conversation c, Lease lease) {
+        queue.add(new Event(time, seq++, c, lease));
+    }
+
+    /** Moves the clock to {@code t}, integrating max and mean in-flight over the interval; runs the hook. */
+    private void advance(long t) {
+        if (t > now) {
+            int max = 0;
+            long sum = 0;
+            for (Worker w : workers) {
+                int f = w.inFlight();
+                max = Math.max(max, f);
+                sum += f;
+            }
+            double dt = t - now;
+            maxInFlightArea += dt * max;
+            meanInFlightArea += dt * sum / workers.size();
+            now = t;
+        }
+        while (now >= nextTick) {
+            if (tick != null) {
+                tick.run();
+            }
+            nextTick += TICK_US;
+        }
+    }
+}
