@@ -223,6 +223,40 @@ class PdIT {
     }
 
     @Test
+    void dataParallelRanksTravelOnBothLegs() throws Exception {
+        try (PdFleet fleet = new PdFleet(false, "--intra-node-data-parallel-size", "2")) {
+            for (int i = 0; i < 4; i++) {
+                assertThat(fleet.post("/v1/completions", "{\"model\":\"demo\",\"prompt\":\"x\",\"max_tokens\":1}")
+                        .statusCode()).isEqualTo(200);
+            }
+            assertThat(fleet.router.registry().snapshot().workers()).hasSize(8);
+            for (RecordedRequest r : fleet.posts(fleet.prefill)) {
+                assertThat(r.header("x-data-parallel-rank")).hasValueSatisfying(v -> assertThat(v).isIn("0", "1"));
+            }
+            for (RecordedRequest r : fleet.posts(fleet.decode)) {
+                assertThat(r.header("x-data-parallel-rank")).hasValueSatisfying(v -> assertThat(v).isIn("0", "1"));
+                assertThat(r.path()).isEqualTo("/v1/completions");
+            }
+        }
+    }
+
+    @Test
+    void mooncakeStreamsToo() throws Exception {
+        try (PdFleet fleet = new PdFleet(true)) {
+            HttpResponse<InputStream> res = HTTP.send(HttpRequest.newBuilder(URI.create(fleet.router.url()
+                            + "/v1/chat/completions")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"demo\",\"stream\":true,\"max_tokens\":4,"
+                            + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            List<String> events = Sse.readEvents(res.body());
+            assertThat(events.get(events.size() - 1)).isEqualTo("[DONE]");
+            assertThat(events).hasSizeGreaterThanOrEqualTo(5);
+            JsonNode dkv = JSON.readTree(fleet.posts(fleet.decode).get(0).body()).get("kv_transfer_params");
+            assertThat(dkv.get("remote_bootstrap_addr").asText()).startsWith("http://127.0.0.1:");
+        }
+    }
+
+    @Test
     void probesAndAdminSeeBothRoles() throws Exception {
         try (PdFleet fleet = new PdFleet(false)) {
             HttpResponse<String> ready = HTTP.send(HttpRequest.newBuilder(URI.create(fleet.router.url()
