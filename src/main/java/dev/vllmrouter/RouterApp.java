@@ -123,7 +123,8 @@ public final class RouterApp implements AutoCloseable {
         workerWait = new WorkerWait(probe, ticker, d -> Thread.sleep(d), config.workerStartupCheckInterval(),
                 config.workerStartupTimeout());
         RouterContext ctx = new RouterContext(config, registry, forwarder, pdForwarder, models, fleet,
-                new RequestIds(config.requestIdHeaders(), random), metrics, workerWait, monitor, ticker);
+                new RequestIds(config.requestIdHeaders(), random), metrics, workerWait, monitor, ticker,
+                RouterServer.connections(maintenance));
         server = new RouterServer(ctx);
     }
 

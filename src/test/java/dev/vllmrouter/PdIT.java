@@ -203,6 +203,44 @@ class PdIT {
     }
 
     @Test
+    void aSlowPrefillIsNotMistakenForAClientLeaving() throws Exception {
+        try (PdFleet fleet = new PdFleet(false)) {
+            // longer than the watch's check period and Helidon's idle-monitor iteration
+            fleet.prefill.forEach(p -> p.faults().latency(Duration.ofMillis(1500), Duration.ZERO));
+            HttpResponse<String> res = fleet.post("/v1/completions", "{\"model\":\"demo\",\"prompt\":\"x\","
+                    + "\"max_tokens\":2}");
+            assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
+            assertThat(fleet.posts(fleet.decode)).hasSize(1);
+            // and the keep-alive connection still carries the next request
+            assertThat(fleet.post("/v1/completions", "{\"model\":\"demo\",\"prompt\":\"y\",\"max_tokens\":2}")
+                    .statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aClientHangingUpDuringThePrefillAbortsItAndNoDecodeRuns() throws Exception {
+        try (PdFleet fleet = new PdFleet(false)) {
+            fleet.prefill.forEach(p -> p.faults().hang(true));
+            String body = "{\"model\":\"demo\",\"prompt\":\"x\",\"max_tokens\":5}";
+            try (java.net.Socket client = new java.net.Socket("127.0.0.1", fleet.router.port())) {
+                client.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: r\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+                        .getBytes(StandardCharsets.US_ASCII));
+                client.getOutputStream().flush();
+                await().atMost(Duration.ofSeconds(10)).until(() -> !fleet.posts(fleet.prefill).isEmpty());
+            } // the client leaves while the prefill hangs
+            await().atMost(Duration.ofSeconds(10)).until(
+                    () -> fleet.prefill.stream().mapToInt(w -> w.log().disconnects()).sum() == 1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> fleet.router.registry().snapshot().workers().stream()
+                    .allMatch(w -> w.inFlight() == 0));
+            assertThat(fleet.posts(fleet.decode)).as("no decode for a client that left").isEmpty();
+            fleet.prefill.forEach(p -> p.faults().hang(false));
+            // the router keeps serving
+            assertThat(fleet.post("/v1/completions", body).statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void mooncakeSendsTheTransferIdAndBootstrapAddressToBothLegs() throws Exception {
         try (PdFleet fleet = new PdFleet(true)) {
             assertThat(fleet.post("/v1/completions", "{\"model\":\"demo\",\"prompt\":\"x\",\"max_tokens\":2}")

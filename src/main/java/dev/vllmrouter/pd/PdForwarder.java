@@ -23,6 +23,7 @@ import dev.vllmrouter.proxy.HeaderRules;
 import dev.vllmrouter.proxy.ProxyRequest;
 import dev.vllmrouter.proxy.RequestId;
 import dev.vllmrouter.proxy.RequestRoutingKey;
+import dev.vllmrouter.upstream.Cancellation;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.upstream.UpstreamException;
 import dev.vllmrouter.upstream.UpstreamResponse;
@@ -47,8 +48,9 @@ import dev.vllmrouter.worker.Worker;
  *   <li>Non-streamed requests with logprobs or echo get the prompt's log-probabilities from the prefill answer
  *       ({@link LogprobsMerge}).</li>
  * </ul>
- * A client that hangs up during the decode stream closes the decode connection at once; during the prefill (one
- * token) the router notices at the decode's first write, and the decode is then aborted.
+ * A client that hangs up during the decode stream closes the decode connection at once; one that hangs up during the
+ * prefill is noticed through {@link ClientSink#onHangUp} (within its limits) and the prefill connection is closed at
+ * once, so vLLM aborts it and no decode is sent.
  */
 public final class PdForwarder {
     private static final System.Logger LOG = System.getLogger(PdForwarder.class.getName());
@@ -105,44 +107,64 @@ public final class PdForwarder {
         }
         String target = req.rawQuery().isEmpty() ? req.rawPath() : req.rawPath() + "?" + req.rawQuery();
 
-        // ---- prefill, moved to another prefill worker when one fails
+        // ---- prefill, moved to another prefill worker when one fails; aborted if the client leaves meanwhile
+        Cancellation clientLeft = new Cancellation();
+        AutoCloseable watch = sink.onHangUp(clientLeft::cancel);
         Attempt attempt = Attempt.first();
         String lastFailure = null;
-        while (true) {
-            Decision prefill = prefillPolicy.pick(key, attempt);
-            if (prefill == null || attempt.number() > MAX_ATTEMPTS) {
-                if (lastFailure == null) {
-                    throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available prefill workers");
+        try {
+            while (true) {
+                Decision prefill = prefillPolicy.pick(key, attempt);
+                if (prefill == null || attempt.number() > MAX_ATTEMPTS) {
+                    if (lastFailure == null) {
+                        throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available prefill workers");
+                    }
+                    throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + lastFailure);
                 }
-                throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + lastFailure);
-            }
-            Worker pw = prefill.worker();
-            String requestId = PdRequestId.of(pw, decode.worker(), random);
-            String transferId = mooncake == null ? null : PdRequestId.transferId(random);
-            ObjectNode prefillBody = PdRequests.prefill(body, req.rawPath(), mooncake == null
-                    ? PdRequests.nixlPrefillParams() : PdRequests.mooncakePrefillParams(transferId));
-            PrefillResult result = prefill(req, pw, target, requestId, prefillBody, deadline);
-            if (result.answer != null) {
-                JsonNode kv = mooncake == null ? result.answer.get("kv_transfer_params")
-                        : PdRequests.mooncakeDecodeParams(transferId, MooncakeBootstrap.bootstrapAddress(pw),
-                                mooncake.engineId(pw));
-                if (kv == null || kv.isNull()) {
-                    LOG.log(Level.WARNING, "request {0}: prefill {1} returned no kv_transfer_params; the decode "
-                            + "worker will recompute the prompt", req.requestId(), pw.id());
+                Worker pw = prefill.worker();
+                String requestId = PdRequestId.of(pw, decode.worker(), random);
+                String transferId = mooncake == null ? null : PdRequestId.transferId(random);
+                ObjectNode prefillBody = PdRequests.prefill(body, req.rawPath(), mooncake == null
+                        ? PdRequests.nixlPrefillParams() : PdRequests.mooncakePrefillParams(transferId));
+                PrefillResult result = prefill(req, pw, target, requestId, prefillBody, deadline, clientLeft);
+                if (clientLeft.cancelled()) {
+                    LOG.log(Level.DEBUG, "request {0}: the client left during the prefill on {1}; aborted",
+                            req.requestId(), pw.id());
+                    return;
                 }
-                decode(req, sink, key, body, decode, prefill, requestId, kv, result.answer, target, deadline);
-                return;
+                if (result.answer != null) {
+                    close(watch);
+                    JsonNode kv = mooncake == null ? result.answer.get("kv_transfer_params")
+                            : PdRequests.mooncakeDecodeParams(transferId, MooncakeBootstrap.bootstrapAddress(pw),
+                                    mooncake.engineId(pw));
+                    if (kv == null || kv.isNull()) {
+                        LOG.log(Level.WARNING, "request {0}: prefill {1} returned no kv_transfer_params; the "
+                                + "decode worker will recompute the prompt", req.requestId(), pw.id());
+                    }
+                    decode(req, sink, key, body, decode, prefill, requestId, kv, result.answer, target, deadline);
+                    return;
+                }
+                if (result.clientError != null) {
+                    sink.status(result.status);
+                    sink.header("Content-Type", "application/json");
+                    sink.send(result.clientError);
+                    return;
+                }
+                lastFailure = result.failure;
+                LOG.log(Level.WARNING, "request {0}: prefill on {1} failed: {2}", req.requestId(), pw.id(),
+                        result.failure);
+                attempt = attempt.next(pw);
             }
-            if (result.clientError != null) {
-                sink.status(result.status);
-                sink.header("Content-Type", "application/json");
-                sink.send(result.clientError);
-                return;
-            }
-            lastFailure = result.failure;
-            LOG.log(Level.WARNING, "request {0}: prefill on {1} failed: {2}", req.requestId(), pw.id(),
-                    result.failure);
-            attempt = attempt.next(pw);
+        } finally {
+            close(watch);
+        }
+    }
+
+    private static void close(AutoCloseable watch) {
+        try {
+            watch.close();
+        } catch (Exception ignored) {
+            // a watch handle only cancels a timer
         }
     }
 
@@ -151,12 +173,12 @@ public final class PdForwarder {
     }
 
     private PrefillResult prefill(ProxyRequest req, Worker pw, String target, String requestId, ObjectNode prefillBody,
-                                  long deadline) {
+                                  long deadline, Cancellation clientLeft) {
         byte[] bytes = bytes(prefillBody);
         try (Lease lease = pw.acquire();
              UpstreamResponse up = client.send(pw.id(), "POST", pw.baseUrl(), target,
                      h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), pw.dpRank(),
-                             "application/json", h), bytes, timeout(deadline))) {
+                             "application/json", h), bytes, timeout(deadline), clientLeft)) {
             byte[] answer = up.body().readAllBytes();
             int status = up.status();
             if (status / 100 == 2) {
@@ -171,6 +193,9 @@ public final class PdForwarder {
             }
             return new PrefillResult(null, status, null, "status " + status);
         } catch (UpstreamException e) {
+            if (clientLeft.cancelled()) {
+                return new PrefillResult(null, 0, null, "the client left");
+            }
             if (e.kind() == UpstreamException.Kind.TIMEOUT) {
                 throw new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Prefill worker " + pw.id()
                         + " did not answer in time", e);

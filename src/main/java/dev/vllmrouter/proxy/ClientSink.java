@@ -23,4 +23,13 @@ public interface ClientSink {
 
     /** Whether status and headers have gone out (after which only the body can still change). */
     boolean committed();
+
+    /**
+     * Runs {@code action} (once, on another thread) if the client closes its connection while nothing is being
+     * written to it — e.g. while a prefill runs — until the returned handle is closed. Best effort: an implementation
+     * that cannot watch returns a handle that does nothing.
+     */
+    default AutoCloseable onHangUp(Runnable action) {
+        return () -> { };
+    }
 }

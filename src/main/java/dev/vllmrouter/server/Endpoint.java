@@ -47,7 +47,7 @@ final class Endpoint {
 
     void run(String route, ServerRequest req, ServerResponse res, Body body) {
         long start = ticker.nanos();
-        HelidonSink sink = new HelidonSink(res);
+        HelidonSink sink = new HelidonSink(res, ctx.connections());
         RequestId requestId = ctx.requestIds().resolve(req.headers(), req.path().rawPath());
         res.header(HeaderValues.create(X_REQUEST_ID, requestId.value()));
         try {

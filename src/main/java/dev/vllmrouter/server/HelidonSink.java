@@ -12,12 +12,19 @@ import dev.vllmrouter.proxy.ClientSink;
 /** {@link ClientSink} over Helidon's {@link ServerResponse}; remembers the status for metrics. */
 final class HelidonSink implements ClientSink {
     private final ServerResponse res;
+    private final ClientConnections connections;
     private int status = 200;
     private OutputStream stream;
     private boolean committed;
 
-    HelidonSink(ServerResponse res) {
+    HelidonSink(ServerResponse res, ClientConnections connections) {
         this.res = res;
+        this.connections = connections;
+    }
+
+    @Override
+    public AutoCloseable onHangUp(Runnable action) {
+        return connections.watch(action);
     }
 
     @Override

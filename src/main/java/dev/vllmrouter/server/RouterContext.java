@@ -15,5 +15,6 @@ import dev.vllmrouter.worker.WorkerRegistry;
 /** What the HTTP services need, wired once by {@code RouterApp}; {@code pd} is {@code null} in regular mode. */
 public record RouterContext(RouterConfig config, WorkerRegistry registry, Forwarder forwarder, PdForwarder pd,
                             ModelCatalog models, FleetCalls fleet, RequestIds requestIds, RouterMetrics metrics,
-                            WorkerWait workerWait, WorkerMonitor monitor, Ticker ticker) {
+                            WorkerWait workerWait, WorkerMonitor monitor, Ticker ticker,
+                            ClientConnections connections) {
 }

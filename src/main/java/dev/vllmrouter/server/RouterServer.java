@@ -27,7 +27,8 @@ public final class RouterServer {
                 .port(config.port())
                 .connectionOptions(o -> o.tcpNoDelay(true))
                 // the Host header is not used for routing; validating it costs ~2% of a proxied request
-                .addProtocol(Http1Config.builder().validateRequestHostHeader(false).build())
+                .addProtocol(Http1Config.builder().validateRequestHostHeader(false)
+                        .addReceiveListener(ctx.connections()).build())
                 .shutdownGracePeriod(Duration.ofSeconds(1))
                 .routing(r -> routing(r, ctx))
                 .putSocket(METRICS_SOCKET, s -> s
@@ -38,6 +39,11 @@ public final class RouterServer {
                             res.send(ctx.metrics().scrape().getBytes(StandardCharsets.UTF_8));
                         })))
                 .build();
+    }
+
+    /** The watcher of client connections that {@link RouterContext} carries; checks run on {@code scheduler}. */
+    public static ClientConnections connections(java.util.concurrent.ScheduledExecutorService scheduler) {
+        return new ClientConnections(scheduler);
     }
 
     /** The router's routes, for a server built elsewhere (tests). */

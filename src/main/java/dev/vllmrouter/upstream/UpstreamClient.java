@@ -61,6 +61,16 @@ public final class UpstreamClient implements AutoCloseable {
      */
     public UpstreamResponse send(String worker, String method, String baseUrl, String rawTarget,
                                  Consumer<HeaderSink> headers, byte[] body, Duration readTimeout) {
+        return send(worker, method, baseUrl, rawTarget, headers, body, readTimeout, null);
+    }
+
+    /**
+     * As {@link #send(String, String, String, String, Consumer, byte[], Duration)}, abortable through
+     * {@code cancellation} (may be {@code null}) until the response head is in.
+     */
+    public UpstreamResponse send(String worker, String method, String baseUrl, String rawTarget,
+                                 Consumer<HeaderSink> headers, byte[] body, Duration readTimeout,
+                                 Cancellation cancellation) {
         Origin origin = origins.computeIfAbsent(baseUrl, Origin::parse);
         byte[] head = head(method, origin, rawTarget, headers, body);
         Duration timeout = readTimeout == null ? this.readTimeout : readTimeout;
@@ -75,11 +85,17 @@ public final class UpstreamClient implements AutoCloseable {
                             "cannot connect to " + worker + ": " + e, e);
                 }
             }
+            if (cancellation != null) {
+                cancellation.bind(c::close);
+            }
             try {
                 c.send(head, body, timeout);
                 return readResponse(c, method);
             } catch (IOException | RuntimeException e) {
                 c.close();
+                if (cancellation != null && cancellation.cancelled()) {
+                    throw new UpstreamException(UpstreamException.Kind.IO, "cancelled: the client left", e);
+                }
                 if (pooled && c.received() == 0 && !(e instanceof SocketTimeoutException)) {
                     continue; // stale keep-alive connection: the worker never saw this request
                 }
