@@ -15,8 +15,6 @@ import java.util.concurrent.TimeUnit;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
-import org.msgpack.core.MessageBufferPacker;
-import org.msgpack.core.MessagePack;
 import org.zeromq.SocketType;
 import org.zeromq.ZContext;
 import org.zeromq.ZMQ;
@@ -24,6 +22,7 @@ import org.zeromq.ZMQ;
 import dev.vllmrouter.config.RouterCli;
 import dev.vllmrouter.sim.RecordedRequest;
 import dev.vllmrouter.sim.SimConfig;
+import dev.vllmrouter.sim.SimRegistrar;
 import dev.vllmrouter.sim.SimWorker;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -40,14 +39,8 @@ class PdDiscoveryIT {
         }
     }
 
-    private static byte[] registration(String type, String http, String zmq) throws Exception {
-        try (MessageBufferPacker p = MessagePack.newDefaultBufferPacker()) {
-            p.packMapHeader(3);
-            p.packString("type").packString(type);
-            p.packString("http_address").packString(http);
-            p.packString("zmq_address").packString(zmq);
-            return p.toByteArray();
-        }
+    private static byte[] registration(String type, String http, String zmq) {
+        return SimRegistrar.message(type, http, zmq);
     }
 
     private static JsonNode readiness(RouterApp router) throws Exception {

@@ -2,6 +2,8 @@ package dev.vllmrouter.sim;
 
 import java.util.concurrent.locks.ReentrantLock;
 
+import dev.vllmrouter.common.Hashing;
+
 /**
  * A model of one vLLM engine's automatic prefix cache (APC): which leading tokens of a prompt would be served
  * from cached KV blocks. Used by {@link SimWorker} for {@code usage.prompt_tokens_details.cached_tokens} and the
@@ -257,7 +259,7 @@ public final class PrefixCacheModel {
         if (i + 8 < end) {
             d = lane(d, word(c, i + 8));
         }
-        return fmix64(a ^ Long.rotateLeft(b, 16) ^ Long.rotateLeft(d, 32) ^ Long.rotateLeft(e, 48) ^ len);
+        return Hashing.fmix64(a ^ Long.rotateLeft(b, 16) ^ Long.rotateLeft(d, 32) ^ Long.rotateLeft(e, 48) ^ len);
     }
 
     private static long word(char[] c, int i) {
@@ -267,14 +269,5 @@ public final class PrefixCacheModel {
     private static long lane(long h, long word) {
         h = (h ^ word) * GOLDEN;
         return h ^ (h >>> 32);
-    }
-
-    private static long fmix64(long h) {
-        h ^= h >>> 33;
-        h *= 0xFF51AFD7ED558CCDL;
-        h ^= h >>> 33;
-        h *= 0xC4CEB9FE1A85EC53L;
-        h ^= h >>> 33;
-        return h;
     }
 }

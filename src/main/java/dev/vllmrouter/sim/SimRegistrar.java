@@ -44,7 +44,8 @@ public final class SimRegistrar implements AutoCloseable {
                 TimeUnit.MILLISECONDS);
     }
 
-    static byte[] message(String type, String http, String zmq) {
+    /** One registration as vLLM's P2pNcclEngine encodes it: a msgpack map of three strings. */
+    public static byte[] message(String type, String http, String zmq) {
         try (MessageBufferPacker p = MessagePack.newDefaultBufferPacker()) {
             p.packMapHeader(3);
             p.packString("type").packString(type);

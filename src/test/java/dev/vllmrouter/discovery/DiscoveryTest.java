@@ -4,9 +4,8 @@ import java.io.IOException;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
-import org.msgpack.core.MessageBufferPacker;
-import org.msgpack.core.MessagePack;
 
+import dev.vllmrouter.sim.SimRegistrar;
 import dev.vllmrouter.worker.Role;
 import dev.vllmrouter.worker.WorkerSpec;
 
@@ -14,15 +13,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class DiscoveryTest {
-    /** A registration encoded as vLLM's P2pNcclEngine does: one msgpack map of strings. */
-    static byte[] message(String type, String http, String zmq) throws IOException {
-        try (MessageBufferPacker p = MessagePack.newDefaultBufferPacker()) {
-            p.packMapHeader(3);
-            p.packString("type").packString(type);
-            p.packString("http_address").packString(http);
-            p.packString("zmq_address").packString(zmq);
-            return p.toByteArray();
-        }
+    static byte[] message(String type, String http, String zmq) {
+        return SimRegistrar.message(type, http, zmq);
     }
 
     @Test
