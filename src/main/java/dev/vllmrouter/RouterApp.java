@@ -10,10 +10,12 @@ import java.util.concurrent.TimeUnit;
 import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.common.WorkerUrl;
+import dev.vllmrouter.config.HealthConfig;
 import dev.vllmrouter.config.PdConfig;
 import dev.vllmrouter.config.PolicyConfig;
 import dev.vllmrouter.config.RouterConfig;
 import dev.vllmrouter.discovery.ZmqDiscovery;
+import dev.vllmrouter.health.HealthChecker;
 import dev.vllmrouter.health.HealthProbe;
 import dev.vllmrouter.health.WorkerWait;
 import dev.vllmrouter.metrics.PrometheusMetrics;
@@ -60,6 +62,7 @@ public final class RouterApp implements AutoCloseable {
     private final ScheduledExecutorService maintenance;
     private final RouterServer server;
     private ZmqDiscovery discovery;
+    private final HealthChecker healthChecker;
 
     private RouterApp(RouterConfig config) {
         this.config = config;
@@ -117,6 +120,9 @@ public final class RouterApp implements AutoCloseable {
             }
         }
         monitor = new WorkerMonitor(registry, client, ticker, config.loadCheckInterval(), loadAware);
+        HealthConfig hc = config.health();
+        healthChecker = new HealthChecker(registry, new HealthProbe(client, hc.endpoint(), hc.timeout()),
+                hc.failureThreshold(), hc.successThreshold(), hc.interval(), hc.timeout());
         ModelCatalog models = new ModelCatalog(client, headerRules, CONTROL_CALL_TIMEOUT);
         FleetCalls fleet = new FleetCalls(client, headerRules, registry::snapshot, CONTROL_CALL_TIMEOUT);
         HealthProbe probe = new HealthProbe(client, "/health", Duration.ofSeconds(2));
@@ -145,6 +151,7 @@ public final class RouterApp implements AutoCloseable {
             app.discovery.start();
         }
         app.monitor.start();
+        app.healthChecker.start();
         app.server.start();
         LOG.log(Level.INFO, "vllm-router listening on http://{0}:{1} ({2}, {3} workers); "
                         + "Prometheus metrics on http://{4}:{5}/metrics", config.host(), String.valueOf(app.port()),
@@ -204,6 +211,11 @@ public final class RouterApp implements AutoCloseable {
         return workerWait;
     }
 
+    /** The background health checker (tests run a round on demand). */
+    public HealthChecker healthChecker() {
+        return healthChecker;
+    }
+
     /** The background worker monitor (tests run a round on demand). */
     public WorkerMonitor monitor() {
         return monitor;
@@ -216,6 +228,7 @@ public final class RouterApp implements AutoCloseable {
             discovery.close();
         }
         monitor.close();
+        healthChecker.close();
         maintenance.shutdownNow();
         deadlines.close();
         client.close();

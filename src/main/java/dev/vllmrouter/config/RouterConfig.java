@@ -39,7 +39,8 @@ public record RouterConfig(
         Duration workerStartupCheckInterval,
         Duration loadCheckInterval,
         boolean decisionHeader,
-        PdConfig pd) {
+        PdConfig pd,
+        HealthConfig health) {
 
     /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
     public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
@@ -94,6 +95,20 @@ public record RouterConfig(
         PolicyConfig policyConfig = new PolicyConfig(policy, o.cacheThreshold, o.balanceAbsThreshold,
                 o.balanceRelThreshold, Duration.ofSeconds(o.evictionInterval), o.maxTreeSize);
         PdConfig pd = pd(o, parsed, policyConfig);
+        require(o.healthCheckIntervalSecs > 0,
+                "--health-check-interval-secs: " + o.healthCheckIntervalSecs + " (expected > 0)");
+        require(o.healthCheckTimeoutSecs > 0,
+                "--health-check-timeout-secs: " + o.healthCheckTimeoutSecs + " (expected > 0)");
+        require(o.healthFailureThreshold >= 1,
+                "--health-failure-threshold: " + o.healthFailureThreshold + " (expected >= 1)");
+        require(o.healthSuccessThreshold >= 1,
+                "--health-success-threshold: " + o.healthSuccessThreshold + " (expected >= 1)");
+        String endpoint = o.healthCheckEndpoint.trim();
+        require(endpoint.startsWith("/") && endpoint.chars().noneMatch(c -> c <= 0x20 || c >= 0x7f),
+                "--health-check-endpoint: '" + o.healthCheckEndpoint + "' (expected a path such as /health)");
+        HealthConfig health = new HealthConfig(Duration.ofSeconds(o.healthCheckIntervalSecs),
+                Duration.ofSeconds(o.healthCheckTimeoutSecs), endpoint, o.healthFailureThreshold,
+                o.healthSuccessThreshold);
         require(!o.host.isBlank(), "--host: must not be empty");
         requirePort("--port", o.port);
         requirePort("--prometheus-port", o.prometheusPort);
@@ -146,7 +161,7 @@ public record RouterConfig(
                 o.maxPayloadSize, Duration.ofSeconds(o.requestTimeoutSecs), Duration.ofSeconds(o.connectTimeoutSecs),
                 Duration.ofSeconds(readSecs), o.prometheusHost.trim(), o.prometheusPort, o.apiKey, level, o.logDir,
                 Duration.ofSeconds(o.workerStartupTimeoutSecs), Duration.ofSeconds(o.workerStartupCheckInterval),
-                Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd);
+                Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health);
     }
 
     /** Whether this router runs prefill/decode disaggregation. */

@@ -195,19 +195,21 @@ public final class RouterOptions {
     @Option(names = "--disable-circuit-breaker", description = "[not supported yet]")
     public boolean disableCircuitBreaker;
 
-    @Option(names = "--health-failure-threshold", description = "[not supported yet]")
+    @Option(names = "--health-failure-threshold",
+            description = "Consecutive failed health probes before a worker leaves rotation.")
     public int healthFailureThreshold = 3;
 
-    @Option(names = "--health-success-threshold", description = "[not supported yet]")
+    @Option(names = "--health-success-threshold",
+            description = "Consecutive good health probes before an unhealthy worker returns.")
     public int healthSuccessThreshold = 2;
 
-    @Option(names = "--health-check-timeout-secs", description = "[not supported yet]")
+    @Option(names = "--health-check-timeout-secs", description = "Timeout of one health probe.")
     public long healthCheckTimeoutSecs = 5;
 
-    @Option(names = "--health-check-interval-secs", description = "[not supported yet]")
+    @Option(names = "--health-check-interval-secs", description = "Seconds between health-check rounds.")
     public long healthCheckIntervalSecs = 60;
 
-    @Option(names = "--health-check-endpoint", description = "[not supported yet]")
+    @Option(names = "--health-check-endpoint", description = "Path probed on each worker (any 2xx is healthy).")
     public String healthCheckEndpoint = "/health";
 
     // ---- logging, metrics, request id, tracing
@@ -274,8 +276,6 @@ public final class RouterOptions {
             "--retry-backoff-multiplier", "--retry-jitter-factor", "--disable-retries",
             "--cb-failure-threshold", "--cb-success-threshold", "--cb-timeout-duration-secs",
             "--cb-window-duration-secs", "--disable-circuit-breaker",
-            "--health-failure-threshold", "--health-success-threshold", "--health-check-timeout-secs",
-            "--health-check-interval-secs", "--health-check-endpoint",
             "--enable-trace", "--otlp-traces-endpoint", "--otel-sampling-ratio", "--otel-excluded-paths",
             "--api-key-validation-urls", "--wasm-middleware", "--wasm-middleware-sha256", "--wasm-middleware-route",
             "--enable-program-scheduling", "--program-scheduling-config-json");

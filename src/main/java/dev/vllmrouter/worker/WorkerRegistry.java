@@ -22,6 +22,7 @@ public final class WorkerRegistry {
     private final Map<String, Worker> workers = new LinkedHashMap<>(); // guarded by lock
     private final Map<String, Set<String>> modelsByBase = new HashMap<>(); // guarded by lock
     private final Map<String, String> sourceOf = new HashMap<>(); // worker id -> source that added it; guarded by lock
+    private final Set<String> unhealthyBases = new HashSet<>(); // guarded by lock
     private final int dataParallelSize;
     private volatile WorkerSnapshot snapshot = WorkerSnapshot.EMPTY;
     private volatile Map<Role, WorkerSnapshot> byRole = Map.of(Role.REGULAR, WorkerSnapshot.EMPTY,
@@ -203,6 +204,21 @@ public final class WorkerRegistry {
         }
     }
 
+    /**
+     * Takes the server at {@code baseUrl} (all its DP ranks) out of rotation, or puts it back; it stays registered.
+     * Publishes a new snapshot when something changed.
+     */
+    public void markHealthy(String baseUrl, boolean healthy) {
+        lock.lock();
+        try {
+            if (healthy ? unhealthyBases.remove(baseUrl) : unhealthyBases.add(baseUrl)) {
+                publish();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     public Worker find(String id) {
         for (Worker w : snapshot.workers()) {
             if (w.id().equals(id)) {
@@ -224,13 +240,15 @@ public final class WorkerRegistry {
             }
         }
         modelsByBase.keySet().retainAll(bases);
+        unhealthyBases.retainAll(bases);
+        List<Worker> healthy = all.stream().filter(w -> !unhealthyBases.contains(w.baseUrl())).toList();
         long version = snapshot.version() + 1;
         Map<Role, WorkerSnapshot> roles = new java.util.EnumMap<>(Role.class);
         for (Role role : Role.values()) {
-            List<Worker> of = all.stream().filter(w -> w.role() == role).toList();
-            roles.put(role, new WorkerSnapshot(version, of, of, models));
+            roles.put(role, new WorkerSnapshot(version, all.stream().filter(w -> w.role() == role).toList(),
+                    healthy.stream().filter(w -> w.role() == role).toList(), models));
         }
         byRole = roles;
-        snapshot = new WorkerSnapshot(version, all, all, models);
+        snapshot = new WorkerSnapshot(version, all, healthy, models);
     }
 }

@@ -37,6 +37,8 @@ class RouterCliTest {
         assertThat(c.policy().maxTreeSize()).isEqualTo(67_108_864L);
         assertThat(c.workerStartupTimeout()).isEqualTo(Duration.ofSeconds(600));
         assertThat(c.workerStartupCheckInterval()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.health()).isEqualTo(new HealthConfig(Duration.ofSeconds(60), Duration.ofSeconds(5), "/health", 3,
+                2));
     }
 
     @Test
@@ -111,10 +113,10 @@ class RouterCliTest {
         assertThatThrownBy(() -> RouterCli.parse(Map.of("VLLM_ROUTER_SERVICE_DISCOVERY", "true")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("not supported yet: --service-discovery");
         Path file = dir.resolve("c.yaml");
-        Files.writeString(file, "health-check-interval-secs: 10\n");
+        Files.writeString(file, "enable-trace: true\n");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--config", file.toString()))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("not supported yet: --health-check-interval-secs");
+                .hasMessageContaining("not supported yet: --enable-trace");
     }
 
     @Test
@@ -133,6 +135,10 @@ class RouterCliTest {
                 .isInstanceOf(ConfigException.class).hasMessageStartingWith("--intra-node-data-parallel-size:");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--max-payload-size", "0"))
                 .isInstanceOf(ConfigException.class).hasMessageStartingWith("--max-payload-size:");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--health-check-endpoint", "health"))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("--health-check-endpoint:");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--health-failure-threshold", "0"))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("--health-failure-threshold:");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--cache-threshold", "1.5"))
                 .isInstanceOf(ConfigException.class).hasMessageStartingWith("--cache-threshold:");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--balance-rel-threshold", "0.5"))
