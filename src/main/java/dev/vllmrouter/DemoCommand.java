@@ -82,7 +82,7 @@ final class DemoCommand implements Callable<Integer> {
                 + "\"content\":\"Hello\"}]}'");
         System.out.println();
         RouterCommand.serveUntilStopped(() -> {
-            app.close();
+            app.shutdown();
             sims.forEach(SimWorker::close);
         });
         return 0;

@@ -6,10 +6,12 @@ import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.common.WorkerUrl;
+import dev.vllmrouter.admission.AdmissionGate;
 import dev.vllmrouter.config.HealthConfig;
 import dev.vllmrouter.config.PdConfig;
 import dev.vllmrouter.config.PolicyConfig;
@@ -33,6 +35,7 @@ import dev.vllmrouter.proxy.Forwarder;
 import dev.vllmrouter.proxy.HeaderRules;
 import dev.vllmrouter.proxy.ModelCatalog;
 import dev.vllmrouter.proxy.RequestIds;
+import dev.vllmrouter.server.Drain;
 import dev.vllmrouter.server.RouterContext;
 import dev.vllmrouter.server.RouterServer;
 import dev.vllmrouter.upstream.Deadlines;
@@ -63,6 +66,9 @@ public final class RouterApp implements AutoCloseable {
     private final RouterServer server;
     private ZmqDiscovery discovery;
     private final HealthChecker healthChecker;
+    private final Drain drain = new Drain();
+    private final AdmissionGate admission;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private RouterApp(RouterConfig config) {
         this.config = config;
@@ -128,9 +134,12 @@ public final class RouterApp implements AutoCloseable {
         HealthProbe probe = new HealthProbe(client, "/health", Duration.ofSeconds(2));
         workerWait = new WorkerWait(probe, ticker, d -> Thread.sleep(d), config.workerStartupCheckInterval(),
                 config.workerStartupTimeout());
+        admission = new AdmissionGate(config.admission().maxConcurrentRequests(), config.admission().queueSize(),
+                config.admission().queueTimeout(), ticker);
         RouterContext ctx = new RouterContext(config, registry, forwarder, pdForwarder, models, fleet,
                 new RequestIds(config.requestIdHeaders(), random), metrics, workerWait, monitor, ticker,
-                RouterServer.connections(maintenance));
+                RouterServer.connections(maintenance),
+                admission, drain);
         server = new RouterServer(ctx);
     }
 
@@ -221,8 +230,42 @@ public final class RouterApp implements AutoCloseable {
         return monitor;
     }
 
+    /**
+     * Graceful stop (SIGTERM): readiness turns 503 and new generation requests are refused with 503, running ones get
+     * up to {@code --shutdown-grace-period-secs} to finish, then the router closes.
+     */
+    public void shutdown() {
+        Duration grace = config.admission().shutdownGracePeriod();
+        drain.start();
+        LOG.log(Level.INFO, "shutting down: waiting up to {0} s for {1} running requests",
+                grace.toSeconds(), drain.active());
+        try {
+            int left = drain.awaitIdle(grace);
+            if (left > 0) {
+                LOG.log(Level.WARNING, "{0} requests still running after the grace period; closing them", left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        close();
+    }
+
+    /** The admission gate of generation requests. */
+    public AdmissionGate admission() {
+        return admission;
+    }
+
+    /** The drain state (tests start a drain without stopping the JVM). */
+    public Drain drain() {
+        return drain;
+    }
+
+    /** Stops at once: running requests are cut. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         server.stop();
         if (discovery != null) {
             discovery.close();

@@ -52,11 +52,12 @@ final class RouterCommand implements Callable<Integer> {
                         config.workerStartupTimeout().toSeconds());
             }
         }
-        serveUntilStopped(RouterApp.start(config));
+        RouterApp app = RouterApp.start(config);
+        serveUntilStopped(app::shutdown);
         return 0;
     }
 
-    /** Blocks until the JVM is asked to stop (SIGTERM, Ctrl-C), then stops {@code app}. */
+    /** Blocks until the JVM is asked to stop (SIGTERM, Ctrl-C), then runs {@code stop} (draining first). */
     static void serveUntilStopped(AutoCloseable app) {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -40,7 +40,8 @@ public record RouterConfig(
         Duration loadCheckInterval,
         boolean decisionHeader,
         PdConfig pd,
-        HealthConfig health) {
+        HealthConfig health,
+        AdmissionConfig admission) {
 
     /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
     public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
@@ -106,6 +107,14 @@ public record RouterConfig(
         String endpoint = o.healthCheckEndpoint.trim();
         require(endpoint.startsWith("/") && endpoint.chars().noneMatch(c -> c <= 0x20 || c >= 0x7f),
                 "--health-check-endpoint: '" + o.healthCheckEndpoint + "' (expected a path such as /health)");
+        require(o.maxConcurrentRequests >= 1,
+                "--max-concurrent-requests: " + o.maxConcurrentRequests + " (expected >= 1)");
+        require(o.queueSize >= 0, "--queue-size: " + o.queueSize + " (expected >= 0)");
+        require(o.queueTimeoutSecs >= 0, "--queue-timeout-secs: " + o.queueTimeoutSecs + " (expected >= 0)");
+        require(o.shutdownGracePeriodSecs >= 0,
+                "--shutdown-grace-period-secs: " + o.shutdownGracePeriodSecs + " (expected >= 0)");
+        AdmissionConfig admission = new AdmissionConfig(o.maxConcurrentRequests, o.queueSize,
+                Duration.ofSeconds(o.queueTimeoutSecs), Duration.ofSeconds(o.shutdownGracePeriodSecs));
         HealthConfig health = new HealthConfig(Duration.ofSeconds(o.healthCheckIntervalSecs),
                 Duration.ofSeconds(o.healthCheckTimeoutSecs), endpoint, o.healthFailureThreshold,
                 o.healthSuccessThreshold);
@@ -161,7 +170,7 @@ public record RouterConfig(
                 o.maxPayloadSize, Duration.ofSeconds(o.requestTimeoutSecs), Duration.ofSeconds(o.connectTimeoutSecs),
                 Duration.ofSeconds(readSecs), o.prometheusHost.trim(), o.prometheusPort, o.apiKey, level, o.logDir,
                 Duration.ofSeconds(o.workerStartupTimeoutSecs), Duration.ofSeconds(o.workerStartupCheckInterval),
-                Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health);
+                Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health, admission);
     }
 
     /** Whether this router runs prefill/decode disaggregation. */

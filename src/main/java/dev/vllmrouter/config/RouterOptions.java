@@ -37,14 +37,20 @@ public final class RouterOptions {
             + "(the inter-token timeout when streaming); 0 = same as --request-timeout-secs. (extension)")
     public long readTimeoutSecs = 0;
 
-    @Option(names = "--max-concurrent-requests", description = "Admission limit. [not supported yet]")
+    @Option(names = "--max-concurrent-requests", description = "Most generation requests in flight at once, "
+            + "streams counted until their last byte; more wait in the queue.")
     public int maxConcurrentRequests = 32768;
 
-    @Option(names = "--queue-size", description = "Admission queue size. [not supported yet]")
+    @Option(names = "--queue-size", description = "Requests that may wait for a slot; beyond that: 429 with "
+            + "Retry-After. 0 = no queue.")
     public int queueSize = 100;
 
-    @Option(names = "--queue-timeout-secs", description = "Admission queue timeout. [not supported yet]")
+    @Option(names = "--queue-timeout-secs", description = "Longest wait in the queue; then 408.")
     public long queueTimeoutSecs = 60;
+
+    @Option(names = "--shutdown-grace-period-secs", description = "On SIGTERM: readiness turns 503, new requests "
+            + "get 503, and running requests get this long to finish before the router exits. (extension)")
+    public long shutdownGracePeriodSecs = 30;
 
     @Option(names = "--cors-allowed-origins", arity = "0..*", split = ",",
             description = "CORS origins. [not supported yet]")
@@ -268,7 +274,7 @@ public final class RouterOptions {
 
     /** Flags whose feature has not landed; giving one (CLI, environment or file) stops the start. */
     public static final List<String> NOT_SUPPORTED_YET = List.of(
-            "--max-concurrent-requests", "--queue-size", "--queue-timeout-secs", "--cors-allowed-origins",
+            "--cors-allowed-origins",
             "--enable-igw", "--history-backend", "--profile",
             "--service-discovery", "--selector", "--service-discovery-port", "--service-discovery-namespace",
             "--prefill-selector", "--decode-selector",

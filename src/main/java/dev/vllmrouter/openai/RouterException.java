@@ -6,6 +6,7 @@ package dev.vllmrouter.openai;
  */
 public final class RouterException extends RuntimeException {
     private final OpenAiError error;
+    private final int retryAfterSeconds;
 
     public RouterException(ErrorKind kind, String message) {
         this(OpenAiError.of(kind, message), null);
@@ -16,8 +17,19 @@ public final class RouterException extends RuntimeException {
     }
 
     public RouterException(OpenAiError error, Throwable cause) {
+        this(error, cause, 0);
+    }
+
+    /** @param retryAfterSeconds the answer's {@code Retry-After} in seconds; 0 = none */
+    public RouterException(OpenAiError error, Throwable cause, int retryAfterSeconds) {
         super(error.message(), cause, false, false);
         this.error = error;
+        this.retryAfterSeconds = retryAfterSeconds;
+    }
+
+    /** The {@code Retry-After} the answer carries, in seconds; 0 = none. */
+    public int retryAfterSeconds() {
+        return retryAfterSeconds;
     }
 
     public OpenAiError error() {

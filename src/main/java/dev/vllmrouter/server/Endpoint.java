@@ -15,6 +15,7 @@ import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
+import dev.vllmrouter.admission.AdmissionGate;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.metrics.RouterMetrics;
 import dev.vllmrouter.openai.ErrorKind;
@@ -30,6 +31,8 @@ import dev.vllmrouter.proxy.RequestId;
 final class Endpoint {
     private static final System.Logger LOG = System.getLogger(Endpoint.class.getName());
     private static final HeaderName X_REQUEST_ID = HeaderNames.create("x-request-id");
+    /** Recorded (in metrics and logs) for a request whose client left before it could be answered, as nginx does. */
+    static final int CLIENT_CLOSED_REQUEST = 499;
 
     /** The body of one endpoint. */
     @FunctionalInterface
@@ -47,29 +50,63 @@ final class Endpoint {
 
     void run(String route, ServerRequest req, ServerResponse res, Body body) {
         long start = ticker.nanos();
+        Runnable done = ctx.drain().enter();
         HelidonSink sink = new HelidonSink(res, ctx.connections());
         RequestId requestId = ctx.requestIds().resolve(req.headers(), req.path().rawPath());
         res.header(HeaderValues.create(X_REQUEST_ID, requestId.value()));
         try {
             body.handle(req, sink, requestId);
         } catch (RouterException e) {
-            fail(sink, res, e.error(), requestId, e);
+            fail(sink, res, e, requestId);
         } catch (RuntimeException e) {
             if (sink.committed()) {
                 // the answer was going out: almost always the client hung up; nothing left to tell it
                 LOG.log(Level.DEBUG, "request {0}: answer cut: {1}", requestId, e.toString());
             } else {
                 LOG.log(Level.ERROR, "request " + requestId + " on " + route + " failed", e);
-                fail(sink, res, OpenAiError.of(ErrorKind.INTERNAL, "Internal router error: " + e), requestId, e);
+                fail(sink, res, new RouterException(ErrorKind.INTERNAL, "Internal router error: " + e, e), requestId);
             }
         } finally {
             sink.finish();
             ctx.metrics().requestDone(route, sink.statusCode(), ticker.nanos() - start);
+            done.run();
         }
     }
 
-    private static void fail(HelidonSink sink, ServerResponse res, OpenAiError error, RequestId requestId,
-                             Exception e) {
+    /**
+     * Admits a generation request ({@code --max-concurrent-requests}, {@code --queue-size}), waiting in the queue if
+     * needed. The caller closes the permit when the answer is over.
+     *
+     * @return the permit, or {@code null} when the client left while waiting (status 499 recorded, nothing to send)
+     * @throws RouterException 503 while draining, 429 (with {@code Retry-After}) when the queue is full, 408 after
+     *                         {@code --queue-timeout-secs} in the queue
+     */
+    AdmissionGate.Permit admit(HelidonSink sink) {
+        if (ctx.drain().draining()) {
+            throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "The router is shutting down");
+        }
+        try {
+            return ctx.admission().enter(sink::onHangUp);
+        } catch (AdmissionGate.RefusedException e) {
+            return switch (e.refusal()) {
+                case QUEUE_FULL -> throw new RouterException(OpenAiError.of(ErrorKind.TOO_MANY_REQUESTS,
+                        "Too many requests: " + ctx.admission().limit() + " in flight and the queue of "
+                                + ctx.config().admission().queueSize() + " is full; retry after "
+                                + e.retryAfterSeconds() + " s"), null, e.retryAfterSeconds());
+                case QUEUE_TIMEOUT -> throw new RouterException(ErrorKind.REQUEST_TIMEOUT,
+                        "The request waited " + ctx.config().admission().queueTimeout().toSeconds()
+                                + " s for one of the " + ctx.admission().limit()
+                                + " slots (--max-concurrent-requests) and was not admitted");
+                case CLIENT_GONE -> {
+                    sink.status(CLIENT_CLOSED_REQUEST);
+                    yield null;
+                }
+            };
+        }
+    }
+
+    private static void fail(HelidonSink sink, ServerResponse res, RouterException e, RequestId requestId) {
+        OpenAiError error = e.error();
         if (sink.committed()) {
             LOG.log(Level.WARNING, "request {0}: failed after the answer started: {1}", requestId, e.toString());
             return;
@@ -79,8 +116,8 @@ final class Endpoint {
         }
         sink.status(error.status());
         res.headers().contentType(MediaTypes.APPLICATION_JSON);
-        if (error.kind() == ErrorKind.TOO_MANY_REQUESTS) {
-            res.header(HeaderNames.RETRY_AFTER, "1");
+        if (e.retryAfterSeconds() > 0) {
+            res.header(HeaderNames.RETRY_AFTER, String.valueOf(e.retryAfterSeconds()));
         }
         sink.send(error.toJsonBytes());
     }

@@ -10,6 +10,7 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
+import dev.vllmrouter.admission.AdmissionGate;
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.RequestFacts;
 import dev.vllmrouter.openai.RouterException;
@@ -56,11 +57,14 @@ final class OpenAiService implements HttpService {
             sink.send(body);
         }));
         rules.get("/v1/responses/{id}", (req, res) -> endpoint.run("/v1/responses/{id}", req, res,
-                (r, sink, id) -> ctx.fleet().firstSuccess(proxyRequest("/v1/responses/{id}", r, null,
-                        RequestFacts.NONE, id), sink)));
+                (r, sink, id) -> admitted(sink, () -> ctx.fleet().firstSuccess(
+                        proxyRequest("/v1/responses/{id}", r, null, RequestFacts.NONE, id), sink))));
         rules.post("/v1/responses/{id}/cancel", (req, res) -> endpoint.run("/v1/responses/{id}/cancel", req, res,
-                (r, sink, id) -> ctx.fleet().firstSuccess(proxyRequest("/v1/responses/{id}/cancel", r,
-                        Endpoint.readBody(r, ctx.config().maxPayloadSize()), RequestFacts.NONE, id), sink)));
+                (r, sink, id) -> {
+                    byte[] body = Endpoint.readBody(r, ctx.config().maxPayloadSize());
+                    admitted(sink, () -> ctx.fleet().firstSuccess(proxyRequest("/v1/responses/{id}/cancel", r,
+                            body, RequestFacts.NONE, id), sink));
+                }));
         rules.any((req, res) -> {
             String path = req.path().rawPath();
             String route = KNOWN_FALLBACK_ROUTES.contains(path) ? path : "other";
@@ -86,10 +90,27 @@ final class OpenAiService implements HttpService {
         RequestFacts facts = RequestFacts.parse(body == null ? new byte[0] : body);
         ProxyRequest proxied = new ProxyRequest(req.prologue().method(), req.path().rawPath(),
                 req.query().rawValue(), req.headers(), body, facts, requestId, route, relabel);
-        if (ctx.pd() != null && PD_ROUTES.contains(route)) {
-            ctx.pd().forward(proxied, sink);
-        } else {
-            ctx.forwarder().forward(proxied, sink);
+        admitted(sink, () -> {
+            if (ctx.pd() != null && PD_ROUTES.contains(route)) {
+                ctx.pd().forward(proxied, sink);
+            } else {
+                ctx.forwarder().forward(proxied, sink);
+            }
+        });
+    }
+
+    /**
+     * Runs {@code call} holding an admission slot until its answer is over. Admission comes after the body is read
+     * and checked: a bad request is refused without waiting, a slow upload holds no slot, and a waiting request's
+     * connection carries nothing more, so a client that leaves is noticed.
+     */
+    private void admitted(HelidonSink sink, Runnable call) {
+        AdmissionGate.Permit permit = endpoint.admit(sink);
+        if (permit == null) {
+            return;
+        }
+        try (permit) {
+            call.run();
         }
     }
 

@@ -10,7 +10,7 @@ import dev.vllmrouter.worker.WorkerSnapshot;
  * Probes for orchestrators: {@code /liveness} (the process answers), {@code /readiness} (vllm-router's JSON with
  * worker counts; 503 without a usable worker) and {@code /health} (200 when at least one worker is usable —
  * vllm-router answers 503 as soon as any single worker is unhealthy, which takes a whole healthy fleet out of a load
- * balancer for one bad pod).
+ * balancer for one bad pod). Once the router drains (SIGTERM), {@code /readiness} and {@code /health} answer 503.
  */
 final class ProbeService implements HttpService {
     private final RouterContext ctx;
@@ -26,6 +26,10 @@ final class ProbeService implements HttpService {
         rules.get("/liveness", (req, res) -> endpoint.run("/liveness", req, res,
                 (r, sink, id) -> Endpoint.text(sink, res, 200, "OK")));
         rules.get("/health", (req, res) -> endpoint.run("/health", req, res, (r, sink, id) -> {
+            if (ctx.drain().draining()) {
+                Endpoint.text(sink, res, 503, "Shutting down");
+                return;
+            }
             if (ctx.pd() != null) {
                 int p = ctx.registry().snapshot(Role.PREFILL).available().size();
                 int d = ctx.registry().snapshot(Role.DECODE).available().size();
@@ -42,6 +46,10 @@ final class ProbeService implements HttpService {
             }
         }));
         rules.get("/readiness", (req, res) -> endpoint.run("/readiness", req, res, (r, sink, id) -> {
+            if (ctx.drain().draining()) {
+                Endpoint.json(sink, res, 503, "{\"status\":\"not_ready\",\"reason\":\"shutting down\"}");
+                return;
+            }
             if (ctx.pd() != null) {
                 WorkerSnapshot p = ctx.registry().snapshot(Role.PREFILL);
                 WorkerSnapshot d = ctx.registry().snapshot(Role.DECODE);

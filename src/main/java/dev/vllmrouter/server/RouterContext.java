@@ -1,5 +1,6 @@
 package dev.vllmrouter.server;
 
+import dev.vllmrouter.admission.AdmissionGate;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.config.RouterConfig;
 import dev.vllmrouter.health.WorkerWait;
@@ -16,5 +17,5 @@ import dev.vllmrouter.worker.WorkerRegistry;
 public record RouterContext(RouterConfig config, WorkerRegistry registry, Forwarder forwarder, PdForwarder pd,
                             ModelCatalog models, FleetCalls fleet, RequestIds requestIds, RouterMetrics metrics,
                             WorkerWait workerWait, WorkerMonitor monitor, Ticker ticker,
-                            ClientConnections connections) {
+                            ClientConnections connections, AdmissionGate admission, Drain drain) {
 }

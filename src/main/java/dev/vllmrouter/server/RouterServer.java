@@ -30,6 +30,8 @@ public final class RouterServer {
                 .addProtocol(Http1Config.builder().validateRequestHostHeader(false)
                         .addReceiveListener(ctx.connections()).build())
                 .shutdownGracePeriod(Duration.ofSeconds(1))
+                // RouterApp.shutdown drains first; Helidon's own hook would cut running streams at SIGTERM
+                .shutdownHook(false)
                 .routing(r -> routing(r, ctx))
                 .putSocket(METRICS_SOCKET, s -> s
                         .host(config.prometheusHost())
