@@ -1,6 +1,7 @@
 package dev.vllmrouter;
 
 import java.lang.System.Logger.Level;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -13,6 +14,8 @@ import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.common.WorkerUrl;
 import dev.vllmrouter.admission.AdmissionGate;
 import dev.vllmrouter.config.HealthConfig;
+import dev.vllmrouter.fault.CircuitBreaker;
+import dev.vllmrouter.fault.CircuitBreakerConfig;
 import dev.vllmrouter.config.PdConfig;
 import dev.vllmrouter.config.PolicyConfig;
 import dev.vllmrouter.config.RouterConfig;
@@ -35,6 +38,7 @@ import dev.vllmrouter.proxy.Forwarder;
 import dev.vllmrouter.proxy.HeaderRules;
 import dev.vllmrouter.proxy.ModelCatalog;
 import dev.vllmrouter.proxy.RequestIds;
+import dev.vllmrouter.proxy.Sleeper;
 import dev.vllmrouter.server.Drain;
 import dev.vllmrouter.server.RouterContext;
 import dev.vllmrouter.server.RouterServer;
@@ -74,7 +78,10 @@ public final class RouterApp implements AutoCloseable {
         this.config = config;
         Ticker ticker = Ticker.system();
         RandomSource random = RandomSource.threadLocal();
-        registry = new WorkerRegistry(config.dataParallelSize());
+        CircuitBreakerConfig breakerConfig = config.circuitBreaker();
+        registry = new WorkerRegistry(config.dataParallelSize(), id -> new CircuitBreaker(breakerConfig, ticker,
+                (from, to) -> LOG.log(to == CircuitBreaker.State.CLOSED ? Level.INFO : Level.WARNING,
+                        "worker {0}: circuit {1} -> {2}", id, from, to)));
         for (WorkerUrl url : config.workers()) {
             registry.add(url);
         }
@@ -99,8 +106,10 @@ public final class RouterApp implements AutoCloseable {
         deadlines = new Deadlines();
         metrics = new PrometheusMetrics();
         HeaderRules headerRules = new HeaderRules(config.apiKey());
+        Sleeper sleeper = d -> Thread.sleep(d);
         Forwarder forwarder = new Forwarder(policyRuntime, client, headerRules, deadlines, ticker,
-                config.requestTimeout(), config.readTimeout(), config.decisionHeader());
+                config.requestTimeout(), config.readTimeout(), config.decisionHeader(), config.retry(), random,
+                sleeper, Clock.systemUTC());
         boolean loadAware = Policies.isLoadAware(policy.name());
         PdForwarder pdForwarder = null;
         if (pd != null) {
@@ -112,7 +121,7 @@ public final class RouterApp implements AutoCloseable {
             pdForwarder = new PdForwarder(new PolicyRuntime(prefillPolicy, () -> registry.snapshot(Role.PREFILL)),
                     new PolicyRuntime(decodePolicy, () -> registry.snapshot(Role.DECODE)), client, headerRules,
                     new AnswerRelay(deadlines, ticker), ticker, random, mooncake, config.requestTimeout(),
-                    config.readTimeout(), config.decisionHeader());
+                    config.readTimeout(), config.decisionHeader(), config.retry(), sleeper);
             if (mooncake != null) {
                 registry.snapshot(Role.PREFILL).workers().forEach(mooncake::await);
             }

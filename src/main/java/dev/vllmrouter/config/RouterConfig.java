@@ -9,6 +9,8 @@ import java.util.Locale;
 import java.util.Set;
 
 import dev.vllmrouter.common.WorkerUrl;
+import dev.vllmrouter.fault.CircuitBreakerConfig;
+import dev.vllmrouter.fault.RetryConfig;
 
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParseResult;
@@ -41,7 +43,9 @@ public record RouterConfig(
         boolean decisionHeader,
         PdConfig pd,
         HealthConfig health,
-        AdmissionConfig admission) {
+        AdmissionConfig admission,
+        RetryConfig retry,
+        CircuitBreakerConfig circuitBreaker) {
 
     /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
     public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
@@ -115,6 +119,37 @@ public record RouterConfig(
                 "--shutdown-grace-period-secs: " + o.shutdownGracePeriodSecs + " (expected >= 0)");
         AdmissionConfig admission = new AdmissionConfig(o.maxConcurrentRequests, o.queueSize,
                 Duration.ofSeconds(o.queueTimeoutSecs), Duration.ofSeconds(o.shutdownGracePeriodSecs));
+        require(o.retryInitialBackoffMs >= 0,
+                "--retry-initial-backoff-ms: " + o.retryInitialBackoffMs + " (expected >= 0)");
+        require(o.retryMaxBackoffMs >= 0, "--retry-max-backoff-ms: " + o.retryMaxBackoffMs + " (expected >= 0)");
+        require(Double.isFinite(o.retryBackoffMultiplier) && o.retryBackoffMultiplier > 0,
+                "--retry-backoff-multiplier: " + o.retryBackoffMultiplier + " (expected a number > 0)");
+        require(!Double.isNaN(o.retryJitterFactor), "--retry-jitter-factor: NaN (expected 0..1)");
+        require(o.cbFailureThreshold >= 1, "--cb-failure-threshold: " + o.cbFailureThreshold + " (expected >= 1)");
+        require(o.cbSuccessThreshold >= 1, "--cb-success-threshold: " + o.cbSuccessThreshold + " (expected >= 1)");
+        require(o.cbTimeoutDurationSecs >= 0,
+                "--cb-timeout-duration-secs: " + o.cbTimeoutDurationSecs + " (expected >= 0)");
+        require(o.cbWindowDurationSecs > 0,
+                "--cb-window-duration-secs: " + o.cbWindowDurationSecs + " (expected > 0)");
+        RetryConfig retry;
+        try {
+            retry = new RetryConfig(o.retryMaxRetries, Duration.ofMillis(o.retryInitialBackoffMs),
+                    Duration.ofMillis(o.retryMaxBackoffMs), o.retryBackoffMultiplier, o.retryJitterFactor,
+                    o.disableRetries);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("--retry-*: " + e.getMessage());
+        }
+        CircuitBreakerConfig breaker;
+        try {
+            // vllm-router users disable the breaker with a huge threshold; so do we
+            boolean huge = o.cbFailureThreshold > CircuitBreakerConfig.MAX_FAILURE_THRESHOLD;
+            int threshold = huge ? CircuitBreakerConfig.MAX_FAILURE_THRESHOLD : (int) o.cbFailureThreshold;
+            breaker = new CircuitBreakerConfig(threshold,
+                    o.cbSuccessThreshold, Duration.ofSeconds(o.cbTimeoutDurationSecs),
+                    Duration.ofSeconds(o.cbWindowDurationSecs), 1, o.disableCircuitBreaker || huge);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("--cb-*: " + e.getMessage());
+        }
         HealthConfig health = new HealthConfig(Duration.ofSeconds(o.healthCheckIntervalSecs),
                 Duration.ofSeconds(o.healthCheckTimeoutSecs), endpoint, o.healthFailureThreshold,
                 o.healthSuccessThreshold);
@@ -170,7 +205,8 @@ public record RouterConfig(
                 o.maxPayloadSize, Duration.ofSeconds(o.requestTimeoutSecs), Duration.ofSeconds(o.connectTimeoutSecs),
                 Duration.ofSeconds(readSecs), o.prometheusHost.trim(), o.prometheusPort, o.apiKey, level, o.logDir,
                 Duration.ofSeconds(o.workerStartupTimeoutSecs), Duration.ofSeconds(o.workerStartupCheckInterval),
-                Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health, admission);
+                Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health, admission, retry,
+                breaker);
     }
 
     /** Whether this router runs prefill/decode disaggregation. */

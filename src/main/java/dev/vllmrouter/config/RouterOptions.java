@@ -168,37 +168,37 @@ public final class RouterOptions {
     public Map<String, String> decodeSelector = new LinkedHashMap<>();
 
     // ---- retries, circuit breaker, health
-    @Option(names = "--retry-max-retries", description = "Total attempts per request. [not supported yet]")
+    @Option(names = "--retry-max-retries", description = "Total attempts per request (first + retries), at least 1.")
     public int retryMaxRetries = 5;
 
-    @Option(names = "--retry-initial-backoff-ms", description = "[not supported yet]")
+    @Option(names = "--retry-initial-backoff-ms", description = "Delay before the first retry.")
     public long retryInitialBackoffMs = 50;
 
-    @Option(names = "--retry-max-backoff-ms", description = "[not supported yet]")
+    @Option(names = "--retry-max-backoff-ms", description = "Longest delay between attempts.")
     public long retryMaxBackoffMs = 30000;
 
-    @Option(names = "--retry-backoff-multiplier", description = "[not supported yet]")
+    @Option(names = "--retry-backoff-multiplier", description = "Growth of the delay per retry.")
     public double retryBackoffMultiplier = 1.5;
 
-    @Option(names = "--retry-jitter-factor", description = "[not supported yet]")
+    @Option(names = "--retry-jitter-factor", description = "Random spread of each delay, +/- this fraction (0..1).")
     public double retryJitterFactor = 0.2;
 
-    @Option(names = "--disable-retries", description = "[not supported yet]")
+    @Option(names = "--disable-retries", description = "One attempt per request.")
     public boolean disableRetries;
 
-    @Option(names = "--cb-failure-threshold", description = "[not supported yet]")
-    public int cbFailureThreshold = 10;
+    @Option(names = "--cb-failure-threshold", description = "Failures (5xx, broken connections) within the window that open a worker's circuit.")
+    public long cbFailureThreshold = 10;
 
-    @Option(names = "--cb-success-threshold", description = "[not supported yet]")
+    @Option(names = "--cb-success-threshold", description = "Successful trial requests that close a half-open circuit.")
     public int cbSuccessThreshold = 3;
 
-    @Option(names = "--cb-timeout-duration-secs", description = "[not supported yet]")
+    @Option(names = "--cb-timeout-duration-secs", description = "How long an open circuit keeps a worker out before a trial.")
     public long cbTimeoutDurationSecs = 60;
 
-    @Option(names = "--cb-window-duration-secs", description = "[not supported yet]")
+    @Option(names = "--cb-window-duration-secs", description = "How far back failures count (vllm-router ignores this flag).")
     public long cbWindowDurationSecs = 120;
 
-    @Option(names = "--disable-circuit-breaker", description = "[not supported yet]")
+    @Option(names = "--disable-circuit-breaker", description = "Never take a worker out for its failures.")
     public boolean disableCircuitBreaker;
 
     @Option(names = "--health-failure-threshold",
@@ -278,10 +278,6 @@ public final class RouterOptions {
             "--enable-igw", "--history-backend", "--profile",
             "--service-discovery", "--selector", "--service-discovery-port", "--service-discovery-namespace",
             "--prefill-selector", "--decode-selector",
-            "--retry-max-retries", "--retry-initial-backoff-ms", "--retry-max-backoff-ms",
-            "--retry-backoff-multiplier", "--retry-jitter-factor", "--disable-retries",
-            "--cb-failure-threshold", "--cb-success-threshold", "--cb-timeout-duration-secs",
-            "--cb-window-duration-secs", "--disable-circuit-breaker",
             "--enable-trace", "--otlp-traces-endpoint", "--otel-sampling-ratio", "--otel-excluded-paths",
             "--api-key-validation-urls", "--wasm-middleware", "--wasm-middleware-sha256", "--wasm-middleware-route",
             "--enable-program-scheduling", "--program-scheduling-config-json");

@@ -10,6 +10,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
+import dev.vllmrouter.fault.Backoff;
+import dev.vllmrouter.fault.RetryConfig;
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
 import dev.vllmrouter.openai.RouterException;
@@ -19,10 +21,12 @@ import dev.vllmrouter.policy.PolicyRuntime;
 import dev.vllmrouter.policy.RoutingKey;
 import dev.vllmrouter.proxy.AnswerRelay;
 import dev.vllmrouter.proxy.ClientSink;
+import dev.vllmrouter.proxy.Forwarder;
 import dev.vllmrouter.proxy.HeaderRules;
 import dev.vllmrouter.proxy.ProxyRequest;
 import dev.vllmrouter.proxy.RequestId;
 import dev.vllmrouter.proxy.RequestRoutingKey;
+import dev.vllmrouter.proxy.Sleeper;
 import dev.vllmrouter.upstream.Cancellation;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.upstream.UpstreamException;
@@ -41,9 +45,9 @@ import dev.vllmrouter.worker.Worker;
  *       sends neither), {@code X-data-parallel-rank} for DP workers (the decode leg inherits the prefill's rank when
  *       its worker has none), and each holds a lease on its worker for its duration.</li>
  *   <li>The prefill's status is checked (vllm-router does not): a 5xx, 408, 429 or a broken connection moves the
- *       prefill to another prefill worker (up to {@value #MAX_ATTEMPTS} attempts); any other 4xx is the client's own
+ *       prefill to another prefill worker (up to {@code --retry-max-retries} attempts, with backoff); any other 4xx is the client's own
  *       error and reaches it unchanged; nothing left → a 502 OpenAI error.</li>
- *   <li>A decode worker that cannot be reached is replaced by another, except under P2P-NCCL, where the prefill
+ *   <li>A decode worker that cannot be reached, or whose circuit is open, is replaced by another, except under P2P-NCCL, where the prefill
  *       already pushed the KV cache to the decode worker named in the request id.</li>
  *   <li>Non-streamed requests with logprobs or echo get the prompt's log-probabilities from the prefill answer
  *       ({@link LogprobsMerge}).</li>
@@ -55,7 +59,6 @@ import dev.vllmrouter.worker.Worker;
 public final class PdForwarder {
     private static final System.Logger LOG = System.getLogger(PdForwarder.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final int MAX_ATTEMPTS = 3;
 
     private final PolicyRuntime prefillPolicy;
     private final PolicyRuntime decodePolicy;
@@ -68,12 +71,18 @@ public final class PdForwarder {
     private final long requestTimeoutNanos;
     private final Duration readTimeout;
     private final boolean decisionHeader;
+    private final RetryConfig retry;
+    private final Backoff backoff;
+    private final Sleeper sleeper;
 
     /** @param mooncake the bootstrap registry when the connector is Mooncake, else {@code null} (NIXL/P2P-NCCL) */
     public PdForwarder(PolicyRuntime prefillPolicy, PolicyRuntime decodePolicy, UpstreamClient client,
                        HeaderRules headerRules, AnswerRelay relay, Ticker ticker, RandomSource random,
                        MooncakeBootstrap mooncake, Duration requestTimeout, Duration readTimeout,
-                       boolean decisionHeader) {
+                       boolean decisionHeader, RetryConfig retry, Sleeper sleeper) {
+        this.retry = retry;
+        this.backoff = new Backoff(retry, random);
+        this.sleeper = sleeper;
         this.prefillPolicy = prefillPolicy;
         this.decodePolicy = decodePolicy;
         this.client = client;
@@ -101,7 +110,12 @@ public final class PdForwarder {
                     + "` does not exist.", "model"), null);
         }
         RoutingKey key = new RequestRoutingKey(req);
-        Decision decode = decodePolicy.pick(key, Attempt.first());
+        Attempt decodeAttempt = Attempt.first();
+        Decision decode = decodePolicy.pick(key, decodeAttempt);
+        while (decode != null && !decode.worker().breaker().allowsTraffic()) {
+            decodeAttempt = decodeAttempt.skip(decode.worker());
+            decode = decodePolicy.pick(key, decodeAttempt);
+        }
         if (decode == null) {
             throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available decode workers");
         }
@@ -115,18 +129,24 @@ public final class PdForwarder {
         try {
             while (true) {
                 Decision prefill = prefillPolicy.pick(key, attempt);
-                if (prefill == null || attempt.number() > MAX_ATTEMPTS) {
+                if (prefill == null || attempt.number() > retry.maxAttempts()) {
                     if (lastFailure == null) {
                         throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available prefill workers");
                     }
                     throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + lastFailure);
                 }
                 Worker pw = prefill.worker();
+                Lease lease = pw.tryAcquire();
+                if (lease == null) { // its circuit is open
+                    attempt = attempt.skip(pw);
+                    continue;
+                }
                 String requestId = PdRequestId.of(pw, decode.worker(), random);
                 String transferId = mooncake == null ? null : PdRequestId.transferId(random);
                 ObjectNode prefillBody = PdRequests.prefill(body, req.rawPath(), mooncake == null
                         ? PdRequests.nixlPrefillParams() : PdRequests.mooncakePrefillParams(transferId));
-                PrefillResult result = prefill(req, pw, target, requestId, prefillBody, deadline, clientLeft);
+                PrefillResult result = prefill(req, pw, lease, target, requestId, prefillBody, deadline,
+                        clientLeft);
                 if (clientLeft.cancelled()) {
                     LOG.log(Level.DEBUG, "request {0}: the client left during the prefill on {1}; aborted",
                             req.requestId(), pw.id());
@@ -141,7 +161,8 @@ public final class PdForwarder {
                         LOG.log(Level.WARNING, "request {0}: prefill {1} returned no kv_transfer_params; the "
                                 + "decode worker will recompute the prompt", req.requestId(), pw.id());
                     }
-                    decode(req, sink, key, body, decode, prefill, requestId, kv, result.answer, target, deadline);
+                    decode(req, sink, key, body, decode, decodeAttempt, prefill, requestId, kv, result.answer, target,
+                            deadline);
                     return;
                 }
                 if (result.clientError != null) {
@@ -153,6 +174,7 @@ public final class PdForwarder {
                 lastFailure = result.failure;
                 LOG.log(Level.WARNING, "request {0}: prefill on {1} failed: {2}", req.requestId(), pw.id(),
                         result.failure);
+                sleeper.pause(backoff.delay(attempt.number() - 1), deadline, ticker);
                 attempt = attempt.next(pw);
             }
         } finally {
@@ -172,15 +194,16 @@ public final class PdForwarder {
     private record PrefillResult(JsonNode answer, int status, byte[] clientError, String failure) {
     }
 
-    private PrefillResult prefill(ProxyRequest req, Worker pw, String target, String requestId, ObjectNode prefillBody,
-                                  long deadline, Cancellation clientLeft) {
+    private PrefillResult prefill(ProxyRequest req, Worker pw, Lease lease, String target, String requestId,
+                                  ObjectNode prefillBody, long deadline, Cancellation clientLeft) {
         byte[] bytes = bytes(prefillBody);
-        try (Lease lease = pw.acquire();
+        try (lease;
              UpstreamResponse up = client.send(pw.id(), "POST", pw.baseUrl(), target,
                      h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), pw.dpRank(),
                              "application/json", h), bytes, timeout(deadline), clientLeft)) {
             byte[] answer = up.body().readAllBytes();
             int status = up.status();
+            lease.status(status);
             if (status / 100 == 2) {
                 try {
                     return new PrefillResult(JSON.readTree(answer), status, null, null);
@@ -196,33 +219,44 @@ public final class PdForwarder {
             if (clientLeft.cancelled()) {
                 return new PrefillResult(null, 0, null, "the client left");
             }
+            lease.failed();
             if (e.kind() == UpstreamException.Kind.TIMEOUT) {
                 throw new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Prefill worker " + pw.id()
                         + " did not answer in time", e);
             }
             return new PrefillResult(null, 0, null, e.getMessage());
         } catch (IOException e) {
+            if (!clientLeft.cancelled()) {
+                lease.failed();
+            }
             return new PrefillResult(null, 0, null, "broken answer: " + e.getMessage());
         }
     }
 
     private void decode(ProxyRequest req, ClientSink sink, RoutingKey key, ObjectNode body, Decision decode,
-                        Decision prefill, String requestId, JsonNode kv, JsonNode prefillAnswer, String target,
-                        long deadline) {
+                        Attempt decodeAttempt, Decision prefill, String requestId, JsonNode kv,
+                        JsonNode prefillAnswer, String target, long deadline) {
         byte[] bytes = bytes(PdRequests.decode(body, kv));
         boolean merge = LogprobsMerge.wanted(body);
-        Attempt attempt = Attempt.first();
+        Attempt attempt = decodeAttempt;
         UpstreamException lastFailure = null;
-        while (decode != null && attempt.number() <= MAX_ATTEMPTS) {
+        while (decode != null && attempt.number() <= retry.maxAttempts()) {
             Worker dw = decode.worker();
             int rank = dw.dpRank() >= 0 ? dw.dpRank() : prefill.worker().dpRank();
-            Lease lease = dw.acquire();
+            // under P2P-NCCL the KV cache went to this decode worker: it is called even if its circuit opened
+            Lease lease = dw.zmqAddress() != null ? dw.acquire() : dw.tryAcquire();
+            if (lease == null) {
+                attempt = attempt.skip(dw);
+                decode = decodePolicy.pick(key, attempt);
+                continue;
+            }
             UpstreamResponse up;
             try {
                 up = client.send(dw.id(), "POST", dw.baseUrl(), target,
                         h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), rank, "application/json",
                                 h), bytes, timeout(deadline));
             } catch (UpstreamException e) {
+                lease.failed();
                 lease.close();
                 if (e.kind() == UpstreamException.Kind.TIMEOUT) {
                     throw new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + dw.id()
@@ -232,12 +266,13 @@ public final class PdForwarder {
                 if (dw.zmqAddress() != null) {
                     break; // P2P-NCCL: the KV cache went to this decode worker; no other can take over
                 }
+                sleeper.pause(backoff.delay(attempt.number() - 1), deadline, ticker);
                 attempt = attempt.next(dw);
                 decode = decodePolicy.pick(key, attempt);
                 continue;
             }
             if (decisionHeader) {
-                sink.header(dev.vllmrouter.proxy.Forwarder.DECISION_HEADER, "policy=pd; prefill="
+                sink.header(Forwarder.DECISION_HEADER, "policy=pd; prefill="
                         + prefill.worker().id() + " (" + prefill.reason() + "); decode=" + dw.id() + " ("
                         + decode.reason() + ")");
             }
@@ -262,6 +297,7 @@ public final class PdForwarder {
             return decodeAnswer;
         }
     }
+
 
     private Duration timeout(long deadline) {
         long remaining = Math.max(1_000_000L, deadline - ticker.nanos());

@@ -26,10 +26,19 @@ public final class Attempt {
 
     /** The attempt after this one, which also excludes {@code failed}. */
     public Attempt next(Worker failed) {
+        return new Attempt(number + 1, plus(failed));
+    }
+
+    /** This attempt again, excluding {@code passed} too (its circuit refused the call: nothing was sent). */
+    public Attempt skip(Worker passed) {
+        return new Attempt(number, plus(passed));
+    }
+
+    private List<Worker> plus(Worker w) {
         List<Worker> t = new ArrayList<>(tried.size() + 1);
         t.addAll(tried);
-        t.add(failed);
-        return new Attempt(number + 1, List.copyOf(t));
+        t.add(w);
+        return List.copyOf(t);
     }
 
     public int number() {

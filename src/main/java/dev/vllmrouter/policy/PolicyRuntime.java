@@ -3,6 +3,7 @@ package dev.vllmrouter.policy;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
+import dev.vllmrouter.worker.Worker;
 import dev.vllmrouter.worker.WorkerSnapshot;
 
 /**
@@ -32,6 +33,20 @@ public final class PolicyRuntime {
     /** Whether the fleet serves {@code model} or might (see {@link WorkerSnapshot#mayServe}). */
     public boolean mayServe(String model) {
         return snapshots.get().mayServe(model);
+    }
+
+    /**
+     * Whether a usable worker for {@code model} is left that {@code attempt} has not tried and whose circuit lets
+     * calls through (a scan of the fleet: for the retry decision, not for every request).
+     */
+    public boolean untriedLeft(String model, Attempt attempt) {
+        WorkerSnapshot s = snapshots.get();
+        for (Worker w : model == null || model.isEmpty() ? s.available() : s.available(model)) {
+            if (!attempt.wasTried(w) && w.breaker().allowsTraffic()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public Decision pick(RoutingKey key, Attempt attempt) {

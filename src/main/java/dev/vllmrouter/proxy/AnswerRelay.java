@@ -25,8 +25,9 @@ import dev.vllmrouter.worker.Worker;
  * watchdog for the total time; other bodies are read whole first (up to {@value #BUFFER_LIMIT} bytes) so a worker
  * failing mid-body still yields a clean 502, and the lease is released before the bytes go to a possibly slow client.
  * A worker dying mid-stream ends the client's stream with an error event and {@code [DONE]}; a client hanging up
- * closes the upstream connection at once (vLLM then aborts the generation). Used by the regular pipeline and by the
- * decode leg of prefill/decode disaggregation.
+ * closes the upstream connection at once (vLLM then aborts the generation). The lease hears the outcome for the
+ * worker's circuit: its status once the answer is complete, a failure when the worker broke off, nothing when the
+ * client left. Used by the regular pipeline and by the decode leg of prefill/decode disaggregation.
  */
 public final class AnswerRelay {
     private static final System.Logger LOG = System.getLogger(AnswerRelay.class.getName());
@@ -60,7 +61,7 @@ public final class AnswerRelay {
                     up.close();
                 });
                 try {
-                    relayStream(req, sink, worker, up, status, timedOut);
+                    relayStream(req, sink, worker, lease, up, status, timedOut);
                 } finally {
                     watchdog.cancel();
                 }
@@ -91,11 +92,13 @@ public final class AnswerRelay {
                 body = head.toByteArray();
             }
         } catch (IOException | RuntimeException e) {
+            lease.failed();
             throw failedMidAnswer(worker, e, false);
         }
         sink.status(status);
         HeaderRules.toClient(up.headers(), sink);
         if (complete) {
+            lease.status(status);
             lease.close(); // the worker is done with this request; a slow client must not count as its load
             sink.send(bodyRewrite != null && status / 100 == 2 ? bodyRewrite.apply(body) : body);
             return;
@@ -106,6 +109,7 @@ public final class AnswerRelay {
             out.write(body);
             in.transferTo(out);
             out.flush();
+            lease.status(status);
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.WARNING, "request {0}: large answer from {1} cut: {2}", req.requestId(), worker.id(),
                     e.toString());
@@ -125,8 +129,8 @@ public final class AnswerRelay {
         }
     }
 
-    private void relayStream(ProxyRequest req, ClientSink sink, Worker worker, UpstreamResponse up, int status,
-                             AtomicBoolean timedOut) {
+    private void relayStream(ProxyRequest req, ClientSink sink, Worker worker, Lease lease, UpstreamResponse up,
+                             int status, AtomicBoolean timedOut) {
         sink.status(status);
         HeaderRules.toClient(up.headers(), sink);
         OutputStream out;
@@ -138,11 +142,11 @@ public final class AnswerRelay {
         SseRelay relay = new SseRelay();
         SseRelay.Outcome outcome = relay.relay(up.body(), out);
         switch (outcome) {
-            case COMPLETED -> {
-            }
+            case COMPLETED -> lease.status(status);
             case CLIENT_GONE -> LOG.log(Level.DEBUG, "request {0}: client left mid-stream; aborting on {1}",
                     req.requestId(), worker.id());
             case WORKER_FAILED -> {
+                lease.failed();
                 boolean timeout = timedOut.get() || UpstreamException.classify(worker.id(), relay.failure()).kind()
                         == UpstreamException.Kind.TIMEOUT;
                 LOG.log(Level.WARNING, "request {0}: stream from {1} broke after {2} events: {3}", req.requestId(),

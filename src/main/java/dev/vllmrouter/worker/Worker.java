@@ -3,12 +3,16 @@ package dev.vllmrouter.worker;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
+import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.common.WorkerUrl;
+import dev.vllmrouter.fault.CircuitBreaker;
+import dev.vllmrouter.fault.CircuitBreakerConfig;
 
 /**
  * One routable worker: a vLLM server, or one data-parallel rank of it ({@code url@rank}). Its identity is immutable;
  * it carries live counters that every snapshot shares, so load survives snapshot changes. In-flight is changed only
- * through {@link Lease}.
+ * through {@link Lease}. Its {@link CircuitBreaker} lives as long as it does: a worker removed and added again starts
+ * closed.
  */
 public final class Worker {
     private final WorkerUrl url;
@@ -19,6 +23,7 @@ public final class Worker {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final LongAdder processed = new LongAdder();
     private volatile int externalLoad;
+    private final CircuitBreaker breaker;
 
     public Worker(WorkerUrl url) {
         this(url, Role.REGULAR, -1, null);
@@ -29,6 +34,12 @@ public final class Worker {
      * @param zmqAddress    the P2P-NCCL address a worker registered with, or {@code null}
      */
     public Worker(WorkerUrl url, Role role, int bootstrapPort, String zmqAddress) {
+        this(url, role, bootstrapPort, zmqAddress,
+                new CircuitBreaker(CircuitBreakerConfig.defaults(), Ticker.system()));
+    }
+
+    public Worker(WorkerUrl url, Role role, int bootstrapPort, String zmqAddress, CircuitBreaker breaker) {
+        this.breaker = breaker;
         this.url = url;
         this.id = url.id();
         this.role = role;
@@ -114,11 +125,34 @@ public final class Worker {
         return processed.sum();
     }
 
-    /** Starts one request on this worker; close the lease when its answer is over (exactly once is enforced). */
+    /**
+     * Starts one request on this worker whatever its circuit says (the lease records no outcome); close the lease
+     * when its answer is over (exactly once is enforced).
+     */
     public Lease acquire() {
         processed.increment();
         inFlight.incrementAndGet();
-        return new Lease(this);
+        return new Lease(this, null);
+    }
+
+    /**
+     * Starts one request on this worker if its circuit lets it through; the lease records the request's outcome in
+     * the circuit.
+     *
+     * @return the lease, or {@code null} when the circuit is open (or half-open with its trials out)
+     */
+    public Lease tryAcquire() {
+        CircuitBreaker.Permit permit = breaker.acquire();
+        if (permit == null) {
+            return null;
+        }
+        processed.increment();
+        inFlight.incrementAndGet();
+        return new Lease(this, permit);
+    }
+
+    public CircuitBreaker breaker() {
+        return breaker;
     }
 
     void release() {

@@ -9,8 +9,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 
+import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.common.WorkerUrl;
+import dev.vllmrouter.fault.CircuitBreaker;
+import dev.vllmrouter.fault.CircuitBreakerConfig;
 
 /**
  * The set of workers. Writers (start-up, admin API, later discovery and health) serialise on one lock and publish a
@@ -24,16 +28,23 @@ public final class WorkerRegistry {
     private final Map<String, String> sourceOf = new HashMap<>(); // worker id -> source that added it; guarded by lock
     private final Set<String> unhealthyBases = new HashSet<>(); // guarded by lock
     private final int dataParallelSize;
+    private final Function<String, CircuitBreaker> breakers;
     private volatile WorkerSnapshot snapshot = WorkerSnapshot.EMPTY;
     private volatile Map<Role, WorkerSnapshot> byRole = Map.of(Role.REGULAR, WorkerSnapshot.EMPTY,
             Role.PREFILL, WorkerSnapshot.EMPTY, Role.DECODE, WorkerSnapshot.EMPTY);
 
     /** @param dataParallelSize {@code --intra-node-data-parallel-size}: plain URLs expand to that many ranks */
     public WorkerRegistry(int dataParallelSize) {
+        this(dataParallelSize, id -> new CircuitBreaker(CircuitBreakerConfig.defaults(), Ticker.system()));
+    }
+
+    /** @param breakers makes the circuit breaker of each new worker, given its id */
+    public WorkerRegistry(int dataParallelSize, Function<String, CircuitBreaker> breakers) {
         if (dataParallelSize < 1) {
             throw new IllegalArgumentException("dataParallelSize: " + dataParallelSize + " (expected >= 1)");
         }
         this.dataParallelSize = dataParallelSize;
+        this.breakers = breakers;
     }
 
     public WorkerSnapshot snapshot() {
@@ -95,7 +106,8 @@ public final class WorkerRegistry {
             List<Worker> added = new ArrayList<>();
             for (WorkerUrl u : expand(url)) {
                 if (!workers.containsKey(u.id())) {
-                    Worker w = new Worker(u, spec.role(), spec.bootstrapPort(), spec.zmqAddress());
+                    Worker w = new Worker(u, spec.role(), spec.bootstrapPort(), spec.zmqAddress(),
+                            breakers.apply(u.id()));
                     workers.put(u.id(), w);
                     sourceOf.put(u.id(), source);
                     added.add(w);
@@ -191,7 +203,7 @@ public final class WorkerRegistry {
             for (WorkerSpec spec : wanted.values()) {
                 if (!workers.containsKey(spec.url().id())) {
                     workers.put(spec.url().id(), new Worker(spec.url(), spec.role(), spec.bootstrapPort(),
-                            spec.zmqAddress()));
+                            spec.zmqAddress(), breakers.apply(spec.url().id())));
                     sourceOf.put(spec.url().id(), source);
                     changed = true;
                 }

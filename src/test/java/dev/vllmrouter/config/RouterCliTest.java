@@ -9,6 +9,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.vllmrouter.common.WorkerUrl;
+import dev.vllmrouter.fault.CircuitBreakerConfig;
+import dev.vllmrouter.fault.RetryConfig;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -39,6 +41,28 @@ class RouterCliTest {
         assertThat(c.workerStartupCheckInterval()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.health()).isEqualTo(new HealthConfig(Duration.ofSeconds(60), Duration.ofSeconds(5), "/health", 3,
                 2));
+        assertThat(c.admission()).isEqualTo(new AdmissionConfig(32768, 100, Duration.ofSeconds(60),
+                Duration.ofSeconds(30)));
+        assertThat(c.retry()).isEqualTo(RetryConfig.defaults());
+        assertThat(c.circuitBreaker()).isEqualTo(CircuitBreakerConfig.defaults());
+    }
+
+    @Test
+    void reliabilityFlagsAreHonoured() {
+        RouterConfig c = RouterCli.parse(NO_ENV, "--retry-max-retries", "2", "--retry-initial-backoff-ms", "10",
+                "--retry-max-backoff-ms", "100", "--retry-backoff-multiplier", "2", "--retry-jitter-factor", "0",
+                "--cb-failure-threshold", "4", "--cb-success-threshold", "1", "--cb-timeout-duration-secs", "5",
+                "--cb-window-duration-secs", "30", "--max-concurrent-requests", "8", "--queue-size", "0",
+                "--queue-timeout-secs", "2", "--shutdown-grace-period-secs", "9");
+        assertThat(c.retry()).isEqualTo(new RetryConfig(2, Duration.ofMillis(10), Duration.ofMillis(100), 2, 0,
+                false));
+        assertThat(c.circuitBreaker()).isEqualTo(new CircuitBreakerConfig(4, 1, Duration.ofSeconds(5),
+                Duration.ofSeconds(30), 1, false));
+        assertThat(c.admission()).isEqualTo(new AdmissionConfig(8, 0, Duration.ofSeconds(2), Duration.ofSeconds(9)));
+        assertThat(RouterCli.parse(NO_ENV, "--disable-retries").retry().maxAttempts()).isEqualTo(1);
+        assertThat(RouterCli.parse(NO_ENV, "--disable-circuit-breaker").circuitBreaker().disabled()).isTrue();
+        assertThat(RouterCli.parse(NO_ENV, "--cb-failure-threshold", "4294967295").circuitBreaker().disabled())
+                .as("vllm-router's way of disabling the breaker").isTrue();
     }
 
     @Test
@@ -106,8 +130,8 @@ class RouterCliTest {
 
     @Test
     void notYetSupportedFlagsFailAtStart(@TempDir Path dir) throws Exception {
-        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--retry-max-retries", "3"))
-                .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --retry-max-retries");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--cors-allowed-origins", "http://a"))
+                .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --cors-allowed-origins");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--enable-igw"))
                 .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --enable-igw");
         assertThatThrownBy(() -> RouterCli.parse(Map.of("VLLM_ROUTER_SERVICE_DISCOVERY", "true")))
@@ -137,6 +161,12 @@ class RouterCliTest {
                 .isInstanceOf(ConfigException.class).hasMessageStartingWith("--max-payload-size:");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--health-check-endpoint", "health"))
                 .isInstanceOf(ConfigException.class).hasMessageStartingWith("--health-check-endpoint:");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--retry-backoff-multiplier", "0"))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("--retry-backoff-multiplier:");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--cb-window-duration-secs", "0"))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("--cb-window-duration-secs:");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--max-concurrent-requests", "0"))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("--max-concurrent-requests:");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--health-failure-threshold", "0"))
                 .isInstanceOf(ConfigException.class).hasMessageStartingWith("--health-failure-threshold:");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--cache-threshold", "1.5"))
