@@ -19,7 +19,8 @@ import picocli.CommandLine.ParseResult;
  * The validated, immutable settings of one router. Built once at start by {@link #from}; every value has been
  * checked, so the rest of the program never re-validates.
  *
- * @param readTimeout longest silence while reading a worker's answer (inter-token gap when streaming)
+ * @param readTimeout       longest silence while reading a worker's answer (inter-token gap when streaming)
+ * @param clientBodyTimeout longest pause while a client sends its request body
  */
 public record RouterConfig(
         String host,
@@ -45,7 +46,8 @@ public record RouterConfig(
         HealthConfig health,
         AdmissionConfig admission,
         RetryConfig retry,
-        CircuitBreakerConfig circuitBreaker) {
+        CircuitBreakerConfig circuitBreaker,
+        Duration clientBodyTimeout) {
 
     /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
     public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
@@ -115,6 +117,8 @@ public record RouterConfig(
                 "--max-concurrent-requests: " + o.maxConcurrentRequests + " (expected >= 1)");
         require(o.queueSize >= 0, "--queue-size: " + o.queueSize + " (expected >= 0)");
         require(o.queueTimeoutSecs >= 0, "--queue-timeout-secs: " + o.queueTimeoutSecs + " (expected >= 0)");
+        require(o.clientBodyTimeoutSecs >= 1,
+                "--client-body-timeout-secs: " + o.clientBodyTimeoutSecs + " (expected >= 1)");
         require(o.shutdownGracePeriodSecs >= 0,
                 "--shutdown-grace-period-secs: " + o.shutdownGracePeriodSecs + " (expected >= 0)");
         AdmissionConfig admission = new AdmissionConfig(o.maxConcurrentRequests, o.queueSize,
@@ -206,7 +210,7 @@ public record RouterConfig(
                 Duration.ofSeconds(readSecs), o.prometheusHost.trim(), o.prometheusPort, o.apiKey, level, o.logDir,
                 Duration.ofSeconds(o.workerStartupTimeoutSecs), Duration.ofSeconds(o.workerStartupCheckInterval),
                 Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health, admission, retry,
-                breaker);
+                breaker, Duration.ofSeconds(o.clientBodyTimeoutSecs));
     }
 
     /** Whether this router runs prefill/decode disaggregation. */

@@ -48,6 +48,10 @@ public final class RouterOptions {
     @Option(names = "--queue-timeout-secs", description = "Longest wait in the queue; then 408.")
     public long queueTimeoutSecs = 60;
 
+    @Option(names = "--client-body-timeout-secs", description = "Longest pause while a client sends its request "
+            + "body; then 408 and the connection is closed (nginx's client_body_timeout). (extension)")
+    public long clientBodyTimeoutSecs = 60;
+
     @Option(names = "--shutdown-grace-period-secs", description = "On SIGTERM: readiness turns 503, new requests "
             + "get 503, and running requests get this long to finish before the router exits. (extension)")
     public long shutdownGracePeriodSecs = 30;

@@ -102,7 +102,7 @@ final class AdminService implements HttpService {
     }
 
     private void postWorker(ServerRequest req, ServerResponse res, HelidonSink sink) {
-        byte[] body = Endpoint.readBody(req, ctx.config().maxPayloadSize());
+        byte[] body = endpoint.readBody(req, sink);
         String url;
         JsonNode node;
         try {

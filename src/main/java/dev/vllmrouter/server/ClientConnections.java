@@ -72,6 +72,38 @@ public final class ClientConnections implements Http1ConnectionListener {
         };
     }
 
+    /**
+     * Bounds every read of the calling request's connection by {@code timeout} until the handle is closed (then the
+     * previous timeout is back). Does nothing when the socket cannot be reached.
+     */
+    /** Undoes a setting; closing cannot fail. */
+    interface Restore extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    Restore readTimeout(java.time.Duration timeout) {
+        ConnectionContext ctx = current.get();
+        if (ctx == null || DELEGATE == null || !(ctx.serverSocket() instanceof PlainSocket plain)) {
+            return () -> { };
+        }
+        try {
+            Socket raw = (Socket) DELEGATE.get(plain);
+            int before = raw.getSoTimeout();
+            raw.setSoTimeout((int) Math.min(Integer.MAX_VALUE - 1, Math.max(1, timeout.toMillis())));
+            return () -> {
+                try {
+                    raw.setSoTimeout(before);
+                } catch (java.io.IOException e) {
+                    // the socket is closed: nothing to restore
+                }
+            };
+        } catch (ReflectiveOperationException | java.io.IOException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "cannot bound client reads: " + e);
+            return () -> { };
+        }
+    }
+
     private static boolean finiteReadTimeout(HelidonSocket socket) {
         if (!(socket instanceof PlainSocket)) {
             return false;

@@ -137,15 +137,28 @@ final class Endpoint {
     }
 
     /**
-     * Reads the request body, refusing one over {@code limit} bytes with 413 (by its Content-Length before reading,
-     * or while reading a chunked body).
+     * Reads the request body, refusing one over {@code --max-payload-size} with 413 (by its Content-Length before
+     * reading, or while reading a chunked body) and one that stalls longer than {@code --client-body-timeout-secs}
+     * between two reads with 408 (closing the connection).
      *
      * @return the bytes, or {@code null} when the request has no body
      */
-    static byte[] readBody(ServerRequest req, long limit) {
+    byte[] readBody(ServerRequest req, HelidonSink sink) {
         if (!req.content().hasEntity()) {
             return null;
         }
+        try (ClientConnections.Restore bounded = ctx.connections().readTimeout(ctx.config().clientBodyTimeout())) {
+            return readBody(req, ctx.config().maxPayloadSize());
+        } catch (RouterException e) {
+            if (e.error().kind() == ErrorKind.REQUEST_TIMEOUT) {
+                // the rest of the body may still come: this connection cannot carry another request
+                sink.header("Connection", "close");
+            }
+            throw e;
+        }
+    }
+
+    private static byte[] readBody(ServerRequest req, long limit) {
         long declared = req.headers().contentLength().orElse(-1);
         if (declared > limit) {
             throw tooLarge(limit);
@@ -174,9 +187,24 @@ final class Endpoint {
                     throw tooLarge(limit);
                 }
             }
-        } catch (IOException | UncheckedIOException e) {
+        } catch (RouterException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) { // Helidon's ServerConnectionException among them
+            if (timedOut(e)) {
+                throw new RouterException(ErrorKind.REQUEST_TIMEOUT, "The request body did not arrive in time "
+                        + "(--client-body-timeout-secs)");
+            }
             throw new RouterException(ErrorKind.BAD_REQUEST, "Could not read the request body: " + e.getMessage());
         }
+    }
+
+    private static boolean timedOut(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof java.net.SocketTimeoutException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static RouterException tooLarge(long limit) {

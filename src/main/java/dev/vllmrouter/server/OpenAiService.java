@@ -61,7 +61,7 @@ final class OpenAiService implements HttpService {
                         proxyRequest("/v1/responses/{id}", r, null, RequestFacts.NONE, id), sink))));
         rules.post("/v1/responses/{id}/cancel", (req, res) -> endpoint.run("/v1/responses/{id}/cancel", req, res,
                 (r, sink, id) -> {
-                    byte[] body = Endpoint.readBody(r, ctx.config().maxPayloadSize());
+                    byte[] body = endpoint.readBody(r, sink);
                     admitted(sink, () -> ctx.fleet().firstSuccess(proxyRequest("/v1/responses/{id}/cancel", r,
                             body, RequestFacts.NONE, id), sink));
                 }));
@@ -69,14 +69,14 @@ final class OpenAiService implements HttpService {
             String path = req.path().rawPath();
             String route = KNOWN_FALLBACK_ROUTES.contains(path) ? path : "other";
             endpoint.run(route, req, res, (r, sink, id) -> {
-                byte[] body = Endpoint.readBody(r, ctx.config().maxPayloadSize());
+                byte[] body = endpoint.readBody(r, sink);
                 ctx.forwarder().forward(proxyRequest(route, r, body, RequestFacts.NONE, id), sink);
             });
         });
     }
 
     private void json(String route, ServerRequest req, HelidonSink sink, RequestId requestId) {
-        byte[] body = Endpoint.readBody(req, ctx.config().maxPayloadSize());
+        byte[] body = endpoint.readBody(req, sink);
         boolean relabel = true;
         if (req.headers().contains(HeaderNames.CONTENT_TYPE)) {
             String type = req.headers().get(HeaderNames.CONTENT_TYPE).get().toLowerCase(Locale.ROOT);

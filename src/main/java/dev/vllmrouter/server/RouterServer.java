@@ -3,9 +3,11 @@ package dev.vllmrouter.server;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
+import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
+import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
 
 /**
@@ -29,6 +31,7 @@ public final class RouterServer {
                 // the Host header is not used for routing; validating it costs ~2% of a proxied request
                 .addProtocol(Http1Config.builder().validateRequestHostHeader(false)
                         .addReceiveListener(ctx.connections()).build())
+                .directHandlers(RouterServer::directHandlers)
                 .shutdownGracePeriod(Duration.ofSeconds(1))
                 // RouterApp.shutdown drains first; Helidon's own hook would cut running streams at SIGTERM
                 .shutdownHook(false)
@@ -41,6 +44,13 @@ public final class RouterServer {
                             res.send(ctx.metrics().scrape().getBytes(StandardCharsets.UTF_8));
                         })))
                 .build();
+    }
+
+    private static void directHandlers(DirectHandlers.Builder b) {
+        OpenAiDirectHandler handler = new OpenAiDirectHandler();
+        for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
+            b.addHandler(type, handler);
+        }
     }
 
     /** The watcher of client connections that {@link RouterContext} carries; checks run on {@code scheduler}. */
