@@ -20,6 +20,10 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        if (System.getProperty("java.util.logging.manager") == null) {
+            // before anything logs: keep logging alive while the router drains at shutdown
+            System.setProperty("java.util.logging.manager", ShutdownLogManager.class.getName());
+        }
         System.exit(run(args));
     }
 

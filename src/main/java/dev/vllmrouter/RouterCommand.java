@@ -67,6 +67,7 @@ final class RouterCommand implements Callable<Integer> {
                 LOG.log(Level.WARNING, "stopping: " + e);
             } finally {
                 stopped.countDown();
+                ShutdownLogManager.resetWhenStopped();
             }
         }, "vllm-router-shutdown"));
         try {
