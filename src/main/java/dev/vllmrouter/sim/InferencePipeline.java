@@ -53,6 +53,10 @@ final class InferencePipeline {
             T request = route.parse(call);
             int failure = ctx.faults.takeFailure();
             if (failure != 0) {
+                String retryAfter = ctx.faults.retryAfter();
+                if (retryAfter != null) {
+                    call.res.header("Retry-After", retryAfter);
+                }
                 throw ApiError.injected(failure);
             }
             try (Scheduler.Slot ignored = ctx.scheduler.admit()) {

@@ -41,6 +41,7 @@ public final class SimFaults {
     private volatile int dieAfterEvents = -1;
     private volatile Latency latency;
     private volatile boolean healthy = true;
+    private volatile String retryAfter;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -105,6 +106,16 @@ public final class SimFaults {
         return this;
     }
 
+    /** Injected failures ({@link #failNext}, {@link #status}) carry {@code Retry-After: value}; {@code null}: none. */
+    public SimFaults retryAfter(String value) {
+        this.retryAfter = value;
+        return this;
+    }
+
+    public String retryAfter() {
+        return retryAfter;
+    }
+
     /** {@code /health} and {@code /ping} answer 200 when healthy, 503 otherwise. */
     public SimFaults healthy(boolean healthy) {
         this.healthy = healthy;
@@ -118,6 +129,7 @@ public final class SimFaults {
         dieAfterEvents = -1;
         latency = null;
         healthy = true;
+        retryAfter = null;
         hang(false);
         return this;
     }
