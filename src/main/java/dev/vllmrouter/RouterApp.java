@@ -242,14 +242,17 @@ public final class RouterApp implements AutoCloseable {
     /**
      * Graceful stop (SIGTERM): readiness turns 503 and new generation requests are refused with 503, running ones get
      * up to {@code --shutdown-grace-period-secs} to finish, then the router closes.
+     *
+     * @return the requests still running when the grace period ended (cut by the close)
      */
-    public void shutdown() {
+    public int shutdown() {
         Duration grace = config.admission().shutdownGracePeriod();
         drain.start();
         LOG.log(Level.INFO, "shutting down: waiting up to {0} s for {1} running requests",
                 grace.toSeconds(), drain.active());
+        int left = drain.active();
         try {
-            int left = drain.awaitIdle(grace);
+            left = drain.awaitIdle(grace);
             if (left > 0) {
                 LOG.log(Level.WARNING, "{0} requests still running after the grace period; closing them", left);
             }
@@ -257,6 +260,7 @@ public final class RouterApp implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         close();
+        return left;
     }
 
     /** The admission gate of generation requests. */

@@ -1,43 +1,36 @@
 package dev.vllmrouter.server;
 
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Graceful shutdown: counts the requests being answered and, once {@link #start} is called (SIGTERM), makes the
  * readiness probes and new generation requests answer 503 while {@link #awaitIdle} lets the running ones finish.
- * <p>Invariant: {@code active} is the number of {@link #enter} calls not yet matched by their handle's close; it
- * never goes below 0. Thread-safe.
+ * <p>Invariant: {@code active} is the number of {@link #enter} calls not yet matched by {@link #exit}. The request
+ * path only increments and decrements one atomic counter; the lock is taken only while draining, to wake the waiter.
  */
 public final class Drain {
+    private final AtomicInteger active = new AtomicInteger();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition idle = lock.newCondition();
     private volatile boolean draining;
-    private int active;
 
-    /** Counts one request until the returned handle is closed (exactly once). */
-    Runnable enter() {
-        lock.lock();
-        try {
-            active++;
-        } finally {
-            lock.unlock();
-        }
-        boolean[] closed = new boolean[1];
-        return () -> {
+    /** A request starts; call {@link #exit} exactly once when it is answered. */
+    void enter() {
+        active.incrementAndGet();
+    }
+
+    void exit() {
+        if (active.decrementAndGet() == 0 && draining) {
             lock.lock();
             try {
-                if (!closed[0]) {
-                    closed[0] = true;
-                    if (--active == 0) {
-                        idle.signalAll();
-                    }
-                }
+                idle.signalAll();
             } finally {
                 lock.unlock();
             }
-        };
+        }
     }
 
     /** Stops admitting: from now on readiness is 503 and new generation requests are refused. */
@@ -51,27 +44,28 @@ public final class Drain {
 
     /** Requests being answered now. */
     public int active() {
-        lock.lock();
-        try {
-            return active;
-        } finally {
-            lock.unlock();
-        }
+        return active.get();
     }
 
     /**
-     * Waits until no request is being answered, or {@code grace} has passed.
+     * Waits until no request is being answered, or {@code grace} has passed. Call after {@link #start}.
      *
      * @return the number of requests still running (0 when all finished)
      */
     public int awaitIdle(Duration grace) throws InterruptedException {
-        long left = grace.toNanos();
+        long deadline = System.nanoTime() + grace.toNanos();
         lock.lock();
         try {
-            while (active > 0 && left > 0) {
-                left = idle.awaitNanos(left);
+            while (active.get() > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                // exit() signals under this lock once it sees draining; the 100 ms bound covers an exit that read
+                // draining just before start() set it
+                idle.awaitNanos(Math.min(left, 100_000_000L));
             }
-            return active;
+            return active.get();
         } finally {
             lock.unlock();
         }

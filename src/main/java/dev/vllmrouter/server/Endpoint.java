@@ -50,10 +50,10 @@ final class Endpoint {
 
     void run(String route, ServerRequest req, ServerResponse res, Body body) {
         long start = ticker.nanos();
-        Runnable done = ctx.drain().enter();
         HelidonSink sink = new HelidonSink(res, ctx.connections());
         RequestId requestId = ctx.requestIds().resolve(req.headers(), req.path().rawPath());
         res.header(HeaderValues.create(X_REQUEST_ID, requestId.value()));
+        ctx.drain().enter();
         try {
             body.handle(req, sink, requestId);
         } catch (RouterException e) {
@@ -69,7 +69,7 @@ final class Endpoint {
         } finally {
             sink.finish();
             ctx.metrics().requestDone(route, sink.statusCode(), ticker.nanos() - start);
-            done.run();
+            ctx.drain().exit();
         }
     }
 
