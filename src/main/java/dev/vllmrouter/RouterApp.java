@@ -23,6 +23,7 @@ import dev.vllmrouter.discovery.ZmqDiscovery;
 import dev.vllmrouter.health.HealthChecker;
 import dev.vllmrouter.health.HealthProbe;
 import dev.vllmrouter.health.WorkerWait;
+import dev.vllmrouter.metrics.FleetGauges;
 import dev.vllmrouter.metrics.PrometheusMetrics;
 import dev.vllmrouter.metrics.RouterMetrics;
 import dev.vllmrouter.monitor.WorkerMonitor;
@@ -64,6 +65,8 @@ public final class RouterApp implements AutoCloseable {
     private final UpstreamClient client;
     private final Deadlines deadlines;
     private final RouterMetrics metrics;
+    /** The cache_aware policy instances (regular, or a PD stage's), whose tree sizes metrics report. */
+    private final List<CacheAwarePolicy> cacheAware = new java.util.ArrayList<>();
     private final WorkerWait workerWait;
     private final WorkerMonitor monitor;
     private final ScheduledExecutorService maintenance;
@@ -78,10 +81,15 @@ public final class RouterApp implements AutoCloseable {
         this.config = config;
         Ticker ticker = Ticker.system();
         RandomSource random = RandomSource.threadLocal();
+        PrometheusMetrics prometheus = new PrometheusMetrics();
+        metrics = prometheus;
         CircuitBreakerConfig breakerConfig = config.circuitBreaker();
         registry = new WorkerRegistry(config.dataParallelSize(), id -> new CircuitBreaker(breakerConfig, ticker,
-                (from, to) -> LOG.log(to == CircuitBreaker.State.CLOSED ? Level.INFO : Level.WARNING,
-                        "worker {0}: circuit {1} -> {2}", id, from, to)));
+                (from, to) -> {
+                    LOG.log(to == CircuitBreaker.State.CLOSED ? Level.INFO : Level.WARNING,
+                            "worker {0}: circuit {1} -> {2}", id, from, to);
+                    metrics.circuitTransition(id, stateName(from), stateName(to));
+                }));
         for (WorkerUrl url : config.workers()) {
             registry.add(url);
         }
@@ -104,12 +112,11 @@ public final class RouterApp implements AutoCloseable {
         PolicyRuntime policyRuntime = new PolicyRuntime(policy, registry::snapshot);
         client = new UpstreamClient(config.connectTimeout(), config.readTimeout());
         deadlines = new Deadlines();
-        metrics = new PrometheusMetrics();
         HeaderRules headerRules = new HeaderRules(config.apiKey());
         Sleeper sleeper = d -> Thread.sleep(d);
         Forwarder forwarder = new Forwarder(policyRuntime, client, headerRules, deadlines, ticker,
                 config.requestTimeout(), config.readTimeout(), config.decisionHeader(), config.retry(), random,
-                sleeper, Clock.systemUTC());
+                sleeper, Clock.systemUTC(), metrics);
         boolean loadAware = Policies.isLoadAware(policy.name());
         PdForwarder pdForwarder = null;
         if (pd != null) {
@@ -120,14 +127,15 @@ public final class RouterApp implements AutoCloseable {
                     ? new MooncakeBootstrap(client, d -> Thread.sleep(d), MOONCAKE_ATTEMPTS) : null;
             pdForwarder = new PdForwarder(new PolicyRuntime(prefillPolicy, () -> registry.snapshot(Role.PREFILL)),
                     new PolicyRuntime(decodePolicy, () -> registry.snapshot(Role.DECODE)), client, headerRules,
-                    new AnswerRelay(deadlines, ticker), ticker, random, mooncake, config.requestTimeout(),
-                    config.readTimeout(), config.decisionHeader(), config.retry(), sleeper);
+                    new AnswerRelay(deadlines, ticker, metrics, true), ticker, random, mooncake,
+                    config.requestTimeout(), config.readTimeout(), config.decisionHeader(), config.retry(), sleeper,
+                    metrics);
             if (mooncake != null) {
                 registry.snapshot(Role.PREFILL).workers().forEach(mooncake::await);
             }
             if (pd.discoveryAddress() != null) {
                 try {
-                    discovery = new ZmqDiscovery(pd.discoveryAddress(), registry, ticker);
+                    discovery = new ZmqDiscovery(pd.discoveryAddress(), registry, ticker, metrics);
                 } catch (RuntimeException e) {
                     throw new IllegalStateException("--vllm-discovery-address: cannot bind tcp://"
                             + pd.discoveryAddress() + ": " + e.getMessage(), e);
@@ -145,6 +153,8 @@ public final class RouterApp implements AutoCloseable {
                 config.workerStartupTimeout());
         admission = new AdmissionGate(config.admission().maxConcurrentRequests(), config.admission().queueSize(),
                 config.admission().queueTimeout(), ticker);
+        prometheus.addScrapeSection(new FleetGauges(registry::snapshot, admission,
+                cacheAware.isEmpty() ? null : id -> cacheAware.stream().mapToLong(p -> p.treeChars(id)).sum()));
         RouterContext ctx = new RouterContext(config, registry, forwarder, pdForwarder, models, fleet,
                 new RequestIds(config.requestIdHeaders(), random), metrics, workerWait, monitor, ticker,
                 RouterServer.connections(maintenance),
@@ -156,10 +166,17 @@ public final class RouterApp implements AutoCloseable {
     private Policy policy(PolicyConfig policyConfig, RandomSource random) {
         Policy policy = Policies.create(policyConfig, random);
         long evictSeconds = policyConfig.evictionInterval().toSeconds();
-        if (policy instanceof CacheAwarePolicy cacheAware && evictSeconds > 0) {
-            maintenance.scheduleWithFixedDelay(cacheAware::evict, evictSeconds, evictSeconds, TimeUnit.SECONDS);
+        if (policy instanceof CacheAwarePolicy tree) {
+            cacheAware.add(tree);
+            if (evictSeconds > 0) {
+                maintenance.scheduleWithFixedDelay(tree::evict, evictSeconds, evictSeconds, TimeUnit.SECONDS);
+            }
         }
         return policy;
+    }
+
+    private static String stateName(CircuitBreaker.State state) {
+        return state.name().toLowerCase(java.util.Locale.ROOT);
     }
 
     /** Builds and starts the router; returns once both listeners accept connections. */

@@ -96,6 +96,10 @@ class PdDiscoveryIT {
                     .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"demo\",\"prompt\":\"x\"}")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(after.statusCode()).isEqualTo(503);
+            dev.vllmrouter.testing.Scrape m = dev.vllmrouter.testing.Scrape.from(router.metricsPort());
+            assertThat(m.value("vllm_router_discovery_updates_total")).as("registrations, then expiry").isPositive();
+            assertThat(m.value("vllm_router_discovery_workers_removed")).as("the last update removed both")
+                    .isPositive();
         }
     }
 }

@@ -23,6 +23,7 @@ import dev.vllmrouter.pd.PdRequests;
 import dev.vllmrouter.sim.RecordedRequest;
 import dev.vllmrouter.sim.SimConfig;
 import dev.vllmrouter.sim.SimWorker;
+import dev.vllmrouter.testing.Scrape;
 import dev.vllmrouter.testing.Sse;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -89,6 +90,30 @@ class PdIT {
 
     private static final String CHAT = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],"
             + "\"max_tokens\":5,\"min_tokens\":2,\"stream\":false}";
+
+    @Test
+    void metricsCountBothStagesPerWorker() throws Exception {
+        try (PdFleet fleet = new PdFleet(false)) {
+            for (int i = 0; i < 2; i++) {
+                assertThat(fleet.post("/v1/completions", "{\"model\":\"demo\",\"prompt\":\"x\",\"max_tokens\":2}")
+                        .statusCode()).isEqualTo(200);
+            }
+            assertThat(fleet.post("/v1/completions", "{\"model\":\"demo\",\"prompt\":\"x\",\"stream\":true,"
+                    + "\"max_tokens\":3}").statusCode()).isEqualTo(200);
+            Scrape m = await().atMost(Duration.ofSeconds(10)).until(() -> Scrape.from(fleet.router.metricsPort()),
+                    s -> s.value("vllm_router_pd_requests_total{route=\"/v1/completions\"}") == 3);
+            assertThat(m.value("vllm_router_pd_request_duration_seconds_count{route=\"/v1/completions\"}"))
+                    .isEqualTo(3);
+            assertThat(m.sum("vllm_router_pd_prefill_requests_total")).isEqualTo(3);
+            assertThat(m.sum("vllm_router_pd_decode_requests_total")).isEqualTo(3);
+            assertThat(m.sum("vllm_router_pd_prefill_errors_total") + m.sum("vllm_router_pd_decode_errors_total"))
+                    .isZero();
+            assertThat(m.sum("vllm_router_policy_decisions_total", "policy=\"round_robin\"")).as("both stages")
+                    .isEqualTo(6);
+            assertThat(m.sum("vllm_router_time_to_first_token_seconds_count")).as("the decode stream").isEqualTo(1);
+            assertThat(m.value("vllm_router_active_workers")).isEqualTo(4);
+        }
+    }
 
     @Test
     void nixlRunsPrefillThenDecodeWithTheExactBodiesAndOneRequestId() throws Exception {

@@ -9,6 +9,7 @@ import org.zeromq.ZMQ;
 import org.zeromq.ZMsg;
 
 import dev.vllmrouter.common.Ticker;
+import dev.vllmrouter.metrics.RouterMetrics;
 import dev.vllmrouter.worker.WorkerRegistry;
 
 /**
@@ -29,6 +30,7 @@ public final class ZmqDiscovery implements AutoCloseable {
 
     private final String bindAddress;
     private final WorkerRegistry registry;
+    private final RouterMetrics metrics;
     private final LeaseTable table;
     private final ZContext context = new ZContext(1);
     private final ZMQ.Socket socket;
@@ -37,6 +39,11 @@ public final class ZmqDiscovery implements AutoCloseable {
 
     /** @param bindAddress {@code host:port}, e.g. {@code 0.0.0.0:30001} */
     public ZmqDiscovery(String bindAddress, WorkerRegistry registry, Ticker ticker) {
+        this(bindAddress, registry, ticker, RouterMetrics.NOOP);
+    }
+
+    public ZmqDiscovery(String bindAddress, WorkerRegistry registry, Ticker ticker, RouterMetrics metrics) {
+        this.metrics = metrics;
         this.bindAddress = bindAddress;
         this.registry = registry;
         this.table = new LeaseTable(ticker, TTL.toNanos());
@@ -62,7 +69,10 @@ public final class ZmqDiscovery implements AutoCloseable {
                 }
                 changed |= table.expire();
                 if (changed) {
-                    registry.reconcile(SOURCE, table.workers());
+                    WorkerRegistry.Change change = registry.reconcile(SOURCE, table.workers());
+                    if (change.any()) {
+                        metrics.discoveryUpdate(change.added(), change.removed());
+                    }
                 }
             } catch (RuntimeException e) {
                 if (closed) {

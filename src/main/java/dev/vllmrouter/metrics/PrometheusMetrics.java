@@ -1,58 +1,251 @@
 package dev.vllmrouter.metrics;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 /**
  * {@link RouterMetrics} on Micrometer's Prometheus registry, used directly so series carry exactly vllm-router's
- * names and labels (reference §8; Helidon's metrics would add a {@code scope} label). Meters are looked up once per
- * route and cached.
- * <ul>
- *   <li>{@code vllm_router_requests_total{route}}: every client request that reached a route, whatever its status;</li>
- *   <li>{@code vllm_router_request_duration_seconds{route}}: histogram, vllm-router's buckets (1 ms … 240 s), from
- *       the request's arrival to the end of its answer (stream end included).</li>
- * </ul>
+ * names and labels (reference §8; Helidon's metrics would add a {@code scope} label). Event series (counters,
+ * histograms) live here; series that describe the fleet as it is now (per-worker gauges, circuit states) are
+ * rendered at scrape time by the {@linkplain #addScrapeSection sections} added by the wiring, so a removed worker's
+ * series disappear with it. docs/metrics.md lists every name.
+ * <p>Meters are looked up once per label combination and cached; recording is a map look-up and an atomic add.
  */
 public final class PrometheusMetrics implements RouterMetrics {
-    /** vllm-router's buckets for every {@code *_duration_seconds} histogram. */
+    /** vllm-router's buckets for every {@code *_duration_seconds} histogram (also used for time to first token). */
     static final Duration[] DURATION_BUCKETS = seconds(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
             15, 30, 45, 60, 90, 120, 180, 240);
+    /** Inter-token gaps are tens of milliseconds: finer buckets there. */
+    static final Duration[] INTER_TOKEN_BUCKETS = seconds(0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05,
+            0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5);
+    /** The routes whose successful requests {@code vllm_router_generate_duration_seconds} observes. */
+    static final Set<String> GENERATION_ROUTES = Set.of("/v1/chat/completions", "/v1/completions", "/v1/responses",
+            "/generate", "/inference/v1/generate");
+    static final String EMBEDDINGS_ROUTE = "/v1/embeddings";
 
     private record RouteMeters(Counter requests, Timer duration) {
     }
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ConcurrentHashMap<String, RouteMeters> routes = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, RouteMeters> pdRoutes = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Timer> timers = new ConcurrentHashMap<>();
+    private final List<Supplier<CharSequence>> sections = new CopyOnWriteArrayList<>();
+    private final Timer generateDuration;
+    private final Timer embeddingsDuration;
+    private final Counter embeddings;
+    private final AtomicInteger discoveryAdded = new AtomicInteger();
+    private final AtomicInteger discoveryRemoved = new AtomicInteger();
+
+    public PrometheusMetrics() {
+        generateDuration = histogram("vllm_router_generate_duration",
+                "Time of successful generation requests, all routes", Tags.empty(), DURATION_BUCKETS);
+        embeddingsDuration = histogram("vllm_router_embeddings_duration", "Time of embeddings requests", Tags.empty(),
+                DURATION_BUCKETS);
+        embeddings = Counter.builder("vllm_router_embeddings").description("Embeddings requests")
+                .register(registry);
+        Gauge.builder("vllm_router_discovery_workers_added", discoveryAdded, AtomicInteger::get)
+                .description("Workers added by the last discovery update").register(registry);
+        Gauge.builder("vllm_router_discovery_workers_removed", discoveryRemoved, AtomicInteger::get)
+                .description("Workers removed by the last discovery update").register(registry);
+    }
+
+    /** Adds text in the Prometheus exposition format, rendered at each scrape after the registry's own series. */
+    public void addScrapeSection(Supplier<CharSequence> section) {
+        sections.add(section);
+    }
 
     @Override
-    public void requestDone(String route, int status, long nanos) {
-        RouteMeters m = routes.computeIfAbsent(route, this::newRouteMeters);
+    public void requestDone(String route, int status, String errorType, boolean pd, long nanos) {
+        RouteMeters m = routes.computeIfAbsent(route, r -> routeMeters("vllm_router_requests", "Client requests per route",
+                "vllm_router_request_duration", "Time from a request's arrival to the end of its answer", r));
         m.requests.increment();
         m.duration.record(nanos, TimeUnit.NANOSECONDS);
+        if (pd) {
+            RouteMeters p = pdRoutes.computeIfAbsent(route, r -> routeMeters("vllm_router_pd_requests",
+                    "Prefill/decode requests per route", "vllm_router_pd_request_duration",
+                    "Time of prefill/decode requests, both stages and the whole answer", r));
+            p.requests.increment();
+            p.duration.record(nanos, TimeUnit.NANOSECONDS);
+        }
+        if (errorType != null) {
+            counter("vllm_router_request_errors", "Requests that ended in an error, by cause", "route", route,
+                    "error_type", errorType).increment();
+        } else if (GENERATION_ROUTES.contains(route)) {
+            generateDuration.record(nanos, TimeUnit.NANOSECONDS);
+        }
+        if (route.equals(EMBEDDINGS_ROUTE)) {
+            embeddings.increment();
+            embeddingsDuration.record(nanos, TimeUnit.NANOSECONDS);
+            if (status >= 400) {
+                counter("vllm_router_embeddings_errors", "Embeddings requests that failed, by status", "error_type",
+                        "http_" + status).increment();
+            }
+        }
+    }
+
+    @Override
+    public void retry(String route, int attempt, long backoffNanos) {
+        counter("vllm_router_retries", "Retries (each backoff)", "route", route).increment();
+        timers.computeIfAbsent("backoff|" + attempt, k -> histogram("vllm_router_retry_backoff_duration",
+                        "Wait before a retry, by the attempt that failed", Tags.of("attempt", String.valueOf(attempt)),
+                        DURATION_BUCKETS))
+                .record(backoffNanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void retriesExhausted(String route) {
+        counter("vllm_router_retries_exhausted", "Requests whose every allowed attempt failed", "route", route)
+                .increment();
+    }
+
+    @Override
+    public void decision(String policy, String worker, String reason) {
+        counter("vllm_router_policy_decisions", "Routing decisions per policy and worker", "policy", policy,
+                "worker", worker).increment();
+        counter("vllm_router_policy_decision_reasons", "Routing decisions per policy and reason", "policy", policy,
+                "reason", reason).increment();
+        if (policy.equals("cache_aware")) {
+            if (reason.equals("prefix_match")) {
+                counter("vllm_router_cache_hits", "cache_aware decisions that followed a cached prefix").increment();
+            } else {
+                counter("vllm_router_cache_misses", "cache_aware decisions without a usable cached prefix")
+                        .increment();
+                if (reason.equals("load_balance")) {
+                    counter("vllm_router_load_balancing_events", "cache_aware decisions made for balance")
+                            .increment();
+                }
+            }
+        }
+    }
+
+    @Override
+    public void circuitTransition(String worker, String from, String to) {
+        counter("vllm_router_cb_state_transitions", "Circuit breaker state changes", "worker", worker, "from", from,
+                "to", to).increment();
+    }
+
+    @Override
+    public void admissionRejected(String reason) {
+        counter("vllm_router_admission_rejected", "Requests admission control turned away", "reason", reason)
+                .increment();
+    }
+
+    @Override
+    public void firstToken(String worker, long nanos) {
+        timer("ttft|" + worker, k -> histogram("vllm_router_time_to_first_token",
+                "Time from sending a streamed request to a worker to its first event", Tags.of("worker", worker),
+                DURATION_BUCKETS)).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void interToken(String worker, long nanos) {
+        timer("itl|" + worker, k -> histogram("vllm_router_inter_token_latency",
+                "Time between two events of a stream from a worker", Tags.of("worker", worker),
+                INTER_TOKEN_BUCKETS)).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void streamError(String worker, boolean pd) {
+        if (pd) {
+            counter("vllm_router_pd_stream_errors", "Decode streams that broke off after they started", "worker",
+                    worker).increment();
+        } else {
+            counter("vllm_router_stream_errors", "Streams that broke off after they started", "worker", worker)
+                    .increment();
+        }
+    }
+
+    @Override
+    public void pdPrefill(String worker, boolean ok) {
+        counter("vllm_router_pd_prefill_requests", "Prefill stages per worker", "worker", worker).increment();
+        if (!ok) {
+            counter("vllm_router_pd_prefill_errors", "Prefill stages that failed", "worker", worker).increment();
+        }
+    }
+
+    @Override
+    public void pdDecode(String worker, boolean ok) {
+        counter("vllm_router_pd_decode_requests", "Decode stages per worker", "worker", worker).increment();
+        if (!ok) {
+            counter("vllm_router_pd_decode_errors", "Decode stages that failed", "worker", worker).increment();
+        }
+    }
+
+    @Override
+    public void pdError(String errorType) {
+        counter("vllm_router_pd_errors", "Prefill/decode requests that failed before a worker", "error_type",
+                errorType).increment();
+    }
+
+    @Override
+    public void discoveryUpdate(int added, int removed) {
+        counter("vllm_router_discovery_updates", "Updates published by discovery sources").increment();
+        discoveryAdded.set(added);
+        discoveryRemoved.set(removed);
     }
 
     @Override
     public String scrape() {
-        return registry.scrape();
+        StringBuilder out = new StringBuilder(registry.scrape());
+        for (Supplier<CharSequence> section : sections) {
+            out.append(section.get());
+        }
+        return out.toString();
     }
 
-    private RouteMeters newRouteMeters(String route) {
-        Counter requests = Counter.builder("vllm_router_requests")
-                .description("Client requests per route")
-                .tag("route", route)
+    private RouteMeters routeMeters(String counterName, String counterHelp, String timerName, String timerHelp,
+                                    String route) {
+        Counter requests = Counter.builder(counterName).description(counterHelp).tag("route", route)
                 .register(registry);
-        Timer duration = Timer.builder("vllm_router_request_duration")
-                .description("Time from a request's arrival to the end of its answer")
-                .tag("route", route)
-                .serviceLevelObjectives(DURATION_BUCKETS)
-                .register(registry);
+        Timer duration = histogram(timerName, timerHelp, Tags.of("route", route), DURATION_BUCKETS);
         return new RouteMeters(requests, duration);
+    }
+
+    /** The counter {@code name} with the given label pairs, created on first use. */
+    private Counter counter(String name, String help, String... labels) {
+        String key = key(name, labels);
+        Counter c = counters.get(key);
+        if (c == null) {
+            c = counters.computeIfAbsent(key, k -> Counter.builder(name).description(help).tags(labels)
+                    .register(registry));
+        }
+        return c;
+    }
+
+    private Timer timer(String key, Function<String, Timer> make) {
+        Timer t = timers.get(key);
+        return t != null ? t : timers.computeIfAbsent(key, make);
+    }
+
+    private Timer histogram(String name, String help, Tags tags, Duration[] buckets) {
+        return Timer.builder(name).description(help).tags(tags).serviceLevelObjectives(buckets).register(registry);
+    }
+
+    private static String key(String name, String... labels) {
+        if (labels.length == 0) {
+            return name;
+        }
+        StringBuilder sb = new StringBuilder(name);
+        for (String l : labels) {
+            sb.append('|').append(l);
+        }
+        return sb.toString();
     }
 
     private static Duration[] seconds(double... values) {

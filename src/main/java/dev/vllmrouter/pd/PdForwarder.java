@@ -12,6 +12,7 @@ import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.fault.Backoff;
 import dev.vllmrouter.fault.RetryConfig;
+import dev.vllmrouter.metrics.RouterMetrics;
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
 import dev.vllmrouter.openai.RouterException;
@@ -74,12 +75,14 @@ public final class PdForwarder {
     private final RetryConfig retry;
     private final Backoff backoff;
     private final Sleeper sleeper;
+    private final RouterMetrics metrics;
 
     /** @param mooncake the bootstrap registry when the connector is Mooncake, else {@code null} (NIXL/P2P-NCCL) */
     public PdForwarder(PolicyRuntime prefillPolicy, PolicyRuntime decodePolicy, UpstreamClient client,
                        HeaderRules headerRules, AnswerRelay relay, Ticker ticker, RandomSource random,
                        MooncakeBootstrap mooncake, Duration requestTimeout, Duration readTimeout,
-                       boolean decisionHeader, RetryConfig retry, Sleeper sleeper) {
+                       boolean decisionHeader, RetryConfig retry, Sleeper sleeper, RouterMetrics metrics) {
+        this.metrics = metrics;
         this.retry = retry;
         this.backoff = new Backoff(retry, random);
         this.sleeper = sleeper;
@@ -117,6 +120,7 @@ public final class PdForwarder {
             decode = decodePolicy.pick(key, decodeAttempt);
         }
         if (decode == null) {
+            metrics.pdError("no_decode_worker");
             throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available decode workers");
         }
         String target = req.rawQuery().isEmpty() ? req.rawPath() : req.rawPath() + "?" + req.rawQuery();
@@ -131,6 +135,7 @@ public final class PdForwarder {
                 Decision prefill = prefillPolicy.pick(key, attempt);
                 if (prefill == null || attempt.number() > retry.maxAttempts()) {
                     if (lastFailure == null) {
+                        metrics.pdError("no_prefill_worker");
                         throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available prefill workers");
                     }
                     throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + lastFailure);
@@ -145,8 +150,12 @@ public final class PdForwarder {
                 String transferId = mooncake == null ? null : PdRequestId.transferId(random);
                 ObjectNode prefillBody = PdRequests.prefill(body, req.rawPath(), mooncake == null
                         ? PdRequests.nixlPrefillParams() : PdRequests.mooncakePrefillParams(transferId));
+                metrics.decision(prefillPolicy.policy().name(), pw.id(), prefill.reason());
                 PrefillResult result = prefill(req, pw, lease, target, requestId, prefillBody, deadline,
                         clientLeft);
+                if (!clientLeft.cancelled()) {
+                    metrics.pdPrefill(pw.id(), result.answer != null || result.clientError != null);
+                }
                 if (clientLeft.cancelled()) {
                     LOG.log(Level.DEBUG, "request {0}: the client left during the prefill on {1}; aborted",
                             req.requestId(), pw.id());
@@ -174,7 +183,9 @@ public final class PdForwarder {
                 lastFailure = result.failure;
                 LOG.log(Level.WARNING, "request {0}: prefill on {1} failed: {2}", req.requestId(), pw.id(),
                         result.failure);
-                sleeper.pause(backoff.delay(attempt.number() - 1), deadline, ticker);
+                Duration wait = backoff.delay(attempt.number() - 1);
+                metrics.retry(req.route(), attempt.number(), wait.toNanos());
+                sleeper.pause(wait, deadline, ticker);
                 attempt = attempt.next(pw);
             }
         } finally {
@@ -250,6 +261,8 @@ public final class PdForwarder {
                 decode = decodePolicy.pick(key, attempt);
                 continue;
             }
+            metrics.decision(decodePolicy.policy().name(), dw.id(), decode.reason());
+            long sentAt = ticker.nanos();
             UpstreamResponse up;
             try {
                 up = client.send(dw.id(), "POST", dw.baseUrl(), target,
@@ -258,6 +271,7 @@ public final class PdForwarder {
             } catch (UpstreamException e) {
                 lease.failed();
                 lease.close();
+                metrics.pdDecode(dw.id(), false);
                 if (e.kind() == UpstreamException.Kind.TIMEOUT) {
                     throw new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + dw.id()
                             + " did not answer in time", e);
@@ -266,7 +280,9 @@ public final class PdForwarder {
                 if (dw.zmqAddress() != null) {
                     break; // P2P-NCCL: the KV cache went to this decode worker; no other can take over
                 }
-                sleeper.pause(backoff.delay(attempt.number() - 1), deadline, ticker);
+                Duration wait = backoff.delay(attempt.number() - 1);
+                metrics.retry(req.route(), attempt.number(), wait.toNanos());
+                sleeper.pause(wait, deadline, ticker);
                 attempt = attempt.next(dw);
                 decode = decodePolicy.pick(key, attempt);
                 continue;
@@ -276,7 +292,9 @@ public final class PdForwarder {
                         + prefill.worker().id() + " (" + prefill.reason() + "); decode=" + dw.id() + " ("
                         + decode.reason() + ")");
             }
-            relay.relay(req, sink, dw, lease, up, deadline, merge ? answer -> merged(answer, prefillAnswer) : null);
+            metrics.pdDecode(dw.id(), up.status() < 500);
+            relay.relay(req, sink, dw, lease, up, sentAt, deadline,
+                    merge ? answer -> merged(answer, prefillAnswer) : null);
             return;
         }
         if (lastFailure == null) {

@@ -80,6 +80,15 @@ public final class CacheAwarePolicy implements Policy {
         trees.values().forEach(t -> t.evict(config.maxTreeSize()));
     }
 
+    /** Characters of prompt text held for {@code worker} over every model's tree (for metrics). */
+    public long treeChars(String worker) {
+        long sum = 0;
+        for (PrefixTree t : trees.values()) {
+            sum += t.chars(worker);
+        }
+        return sum;
+    }
+
     /** The tree of {@code model}, for tests and benchmarks. */
     PrefixTree tree(String model) {
         return trees.get(Candidates.modelKey(model));

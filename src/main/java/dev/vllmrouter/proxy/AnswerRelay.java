@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.UnaryOperator;
 
 import dev.vllmrouter.common.Ticker;
+import dev.vllmrouter.metrics.RouterMetrics;
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
 import dev.vllmrouter.openai.RouterException;
@@ -35,22 +36,28 @@ public final class AnswerRelay {
 
     private final Deadlines deadlines;
     private final Ticker ticker;
+    private final RouterMetrics metrics;
+    private final boolean pd;
 
-    public AnswerRelay(Deadlines deadlines, Ticker ticker) {
+    /** @param pd whether this relay passes on decode answers of prefill/decode disaggregation (for metrics) */
+    public AnswerRelay(Deadlines deadlines, Ticker ticker, RouterMetrics metrics, boolean pd) {
         this.deadlines = deadlines;
         this.ticker = ticker;
+        this.metrics = metrics;
+        this.pd = pd;
     }
 
     /**
      * Relays {@code up} to {@code sink}, then releases {@code lease} and closes {@code up} (also on failure).
      *
+     * @param sentAt       {@link Ticker} time the request was sent to the worker (time to first token counts from it)
      * @param deadline     {@link Ticker} time by which the whole answer must be in
      * @param bodyRewrite  applied to a complete non-stream 2xx body before it is sent (PD's logprobs merge), or
      *                     {@code null}
      * @throws RouterException before anything was sent, when the worker failed while answering
      */
     public void relay(ProxyRequest req, ClientSink sink, Worker worker, Lease lease, UpstreamResponse up,
-                      long deadline, UnaryOperator<byte[]> bodyRewrite) {
+                      long sentAt, long deadline, UnaryOperator<byte[]> bodyRewrite) {
         try (lease; up) {
             int status = up.status();
             if (isEventStream(up)) {
@@ -61,7 +68,7 @@ public final class AnswerRelay {
                     up.close();
                 });
                 try {
-                    relayStream(req, sink, worker, lease, up, status, timedOut);
+                    relayStream(req, sink, worker, lease, up, status, sentAt, timedOut);
                 } finally {
                     watchdog.cancel();
                 }
@@ -130,7 +137,7 @@ public final class AnswerRelay {
     }
 
     private void relayStream(ProxyRequest req, ClientSink sink, Worker worker, Lease lease, UpstreamResponse up,
-                             int status, AtomicBoolean timedOut) {
+                             int status, long sentAt, AtomicBoolean timedOut) {
         sink.status(status);
         HeaderRules.toClient(up.headers(), sink);
         OutputStream out;
@@ -140,13 +147,24 @@ public final class AnswerRelay {
             return; // client already gone; closing `up` aborts the generation
         }
         SseRelay relay = new SseRelay();
-        SseRelay.Outcome outcome = relay.relay(up.body(), out);
+        long[] last = {sentAt, 0}; // time of the last delivery, deliveries so far
+        String id = worker.id();
+        SseRelay.Outcome outcome = relay.relay(up.body(), out, () -> {
+            long now = ticker.nanos();
+            if (last[1]++ == 0) {
+                metrics.firstToken(id, now - last[0]);
+            } else {
+                metrics.interToken(id, now - last[0]);
+            }
+            last[0] = now;
+        });
         switch (outcome) {
             case COMPLETED -> lease.status(status);
             case CLIENT_GONE -> LOG.log(Level.DEBUG, "request {0}: client left mid-stream; aborting on {1}",
                     req.requestId(), worker.id());
             case WORKER_FAILED -> {
                 lease.failed();
+                metrics.streamError(worker.id(), pd);
                 boolean timeout = timedOut.get() || UpstreamException.classify(worker.id(), relay.failure()).kind()
                         == UpstreamException.Kind.TIMEOUT;
                 LOG.log(Level.WARNING, "request {0}: stream from {1} broke after {2} events: {3}", req.requestId(),

@@ -10,6 +10,7 @@ import dev.vllmrouter.fault.Backoff;
 import dev.vllmrouter.fault.FailedAttempt;
 import dev.vllmrouter.fault.RetryConfig;
 import dev.vllmrouter.fault.RetryDecision;
+import dev.vllmrouter.metrics.RouterMetrics;
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
 import dev.vllmrouter.openai.RequestFacts;
@@ -58,11 +59,12 @@ public final class Forwarder {
     private final Backoff backoff;
     private final Sleeper sleeper;
     private final Clock clock;
+    private final RouterMetrics metrics;
 
     /** @param decisionHeader whether answers carry {@value #DECISION_HEADER} (it names internal worker URLs) */
     public Forwarder(PolicyRuntime policy, UpstreamClient client, HeaderRules headerRules, Deadlines deadlines,
                      Ticker ticker, Duration requestTimeout, Duration readTimeout, boolean decisionHeader,
-                     RetryConfig retry, RandomSource random, Sleeper sleeper, Clock clock) {
+                     RetryConfig retry, RandomSource random, Sleeper sleeper, Clock clock, RouterMetrics metrics) {
         this.policy = policy;
         this.client = client;
         this.headerRules = headerRules;
@@ -70,7 +72,8 @@ public final class Forwarder {
         this.requestTimeoutNanos = requestTimeout.toNanos();
         this.readTimeout = readTimeout;
         this.decisionHeader = decisionHeader;
-        this.relay = new AnswerRelay(deadlines, ticker);
+        this.relay = new AnswerRelay(deadlines, ticker, metrics, false);
+        this.metrics = metrics;
         this.retry = retry;
         this.backoff = new Backoff(retry, random);
         this.sleeper = sleeper;
@@ -107,6 +110,8 @@ public final class Forwarder {
                 attempt = attempt.skip(worker);
                 continue;
             }
+            metrics.decision(policy.policy().name(), worker.id(), decision.reason());
+            long sentAt = ticker.nanos();
             UpstreamResponse up;
             try {
                 up = client.send(worker.id(), req.method().text(), worker.baseUrl(), target,
@@ -123,12 +128,13 @@ public final class Forwarder {
                             + " did not answer in time", e);
                 }
                 if (!verdict.retry()) {
+                    countExhausted(req, verdict);
                     throw new RouterException(ErrorKind.BAD_GATEWAY, "Upstream request failed: " + e.getMessage()
                             + retriesNote(attempt, verdict), e);
                 }
                 LOG.log(Level.DEBUG, "request {0}: {1}; trying another worker", req.requestId(), e.getMessage());
                 lastFailure = e;
-                sleeper.pause(backoff.delay(attempt.number() - 1), deadline, ticker);
+                wait(req, attempt, backoff.delay(attempt.number() - 1), deadline);
                 attempt = attempt.next(worker);
                 continue;
             } catch (RuntimeException e) {
@@ -147,17 +153,31 @@ public final class Forwarder {
                     lease.close();
                     LOG.log(Level.DEBUG, "request {0}: {1} answered {2}; trying another worker", req.requestId(),
                             worker.id(), status);
-                    sleeper.pause(retryAfter == null ? backoff.delay(attempt.number() - 1)
-                            : backoff.delay(attempt.number() - 1, retryAfter), deadline, ticker);
+                    wait(req, attempt, retryAfter == null ? backoff.delay(attempt.number() - 1)
+                            : backoff.delay(attempt.number() - 1, retryAfter), deadline);
                     attempt = attempt.next(worker);
                     continue;
                 }
+                countExhausted(req, verdict);
             }
             if (decisionHeader) {
                 sink.header(DECISION_HEADER, explain(decision, attempt));
             }
-            relay.relay(req, sink, worker, lease, up, deadline, null);
+            relay.relay(req, sink, worker, lease, up, sentAt, deadline, null);
             return;
+        }
+    }
+
+    private void wait(ProxyRequest req, Attempt attempt, Duration backoff, long deadline) {
+        metrics.retry(req.route(), attempt.number(), backoff.toNanos());
+        sleeper.pause(backoff, deadline, ticker);
+    }
+
+    /** A request that kept failing and has no attempt or worker left (not one whose failure is not retryable). */
+    private void countExhausted(ProxyRequest req, RetryDecision verdict) {
+        if (verdict.reason() == RetryDecision.Reason.ATTEMPTS_EXHAUSTED
+                || verdict.reason() == RetryDecision.Reason.NO_UNTRIED_WORKER) {
+            metrics.retriesExhausted(req.route());
         }
     }
 

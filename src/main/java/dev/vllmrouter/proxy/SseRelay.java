@@ -29,6 +29,14 @@ public final class SseRelay {
 
     /** Relays until the worker's stream ends or either side fails. */
     public Outcome relay(InputStream in, OutputStream out) {
+        return relay(in, out, null);
+    }
+
+    /**
+     * As {@link #relay(InputStream, OutputStream)}, running {@code onDelivery} (may be {@code null}) each time complete
+     * events were flushed to the client — the moments that time to first token and inter-token latency measure.
+     */
+    public Outcome relay(InputStream in, OutputStream out, Runnable onDelivery) {
         while (true) {
             int n;
             try {
@@ -58,6 +66,9 @@ public final class SseRelay {
                     System.arraycopy(buf, end, buf, 0, len - end);
                     len -= end;
                     scanned = 0;
+                    if (onDelivery != null) {
+                        onDelivery.run();
+                    }
                 } else if (len >= MAX_HELD) {
                     out.write(buf, 0, len);
                     out.flush();

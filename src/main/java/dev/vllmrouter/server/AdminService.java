@@ -33,7 +33,7 @@ final class AdminService implements HttpService {
 
     AdminService(RouterContext ctx) {
         this.ctx = ctx;
-        this.endpoint = new Endpoint(ctx);
+        this.endpoint = new Endpoint(ctx, false);
     }
 
     @Override

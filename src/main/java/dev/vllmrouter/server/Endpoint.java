@@ -17,7 +17,7 @@ import io.helidon.webserver.http.ServerResponse;
 
 import dev.vllmrouter.admission.AdmissionGate;
 import dev.vllmrouter.common.Ticker;
-import dev.vllmrouter.metrics.RouterMetrics;
+import dev.vllmrouter.metrics.ErrorTypes;
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
 import dev.vllmrouter.openai.RouterException;
@@ -42,10 +42,13 @@ final class Endpoint {
 
     private final RouterContext ctx;
     private final Ticker ticker;
+    private final boolean proxied;
 
-    Endpoint(RouterContext ctx) {
+    /** @param proxied whether answers of these routes may be a worker's own (its error statuses count as its) */
+    Endpoint(RouterContext ctx, boolean proxied) {
         this.ctx = ctx;
         this.ticker = ctx.ticker();
+        this.proxied = proxied;
     }
 
     void run(String route, ServerRequest req, ServerResponse res, Body body) {
@@ -68,7 +71,12 @@ final class Endpoint {
             }
         } finally {
             sink.finish();
-            ctx.metrics().requestDone(route, sink.statusCode(), ticker.nanos() - start);
+            int status = sink.statusCode();
+            String errorType = sink.errorType();
+            if (errorType == null && status >= 400) {
+                errorType = proxied ? ErrorTypes.ofWorkerStatus(status) : ErrorTypes.ofRouterStatus(status);
+            }
+            ctx.metrics().requestDone(route, status, errorType, sink.pd(), ticker.nanos() - start);
             ctx.drain().exit();
         }
     }
@@ -83,11 +91,13 @@ final class Endpoint {
      */
     AdmissionGate.Permit admit(HelidonSink sink) {
         if (ctx.drain().draining()) {
+            ctx.metrics().admissionRejected("draining");
             throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "The router is shutting down");
         }
         try {
             return ctx.admission().enter(sink::onHangUp);
         } catch (AdmissionGate.RefusedException e) {
+            ctx.metrics().admissionRejected(e.refusal().name().toLowerCase(java.util.Locale.ROOT));
             return switch (e.refusal()) {
                 case QUEUE_FULL -> throw new RouterException(OpenAiError.of(ErrorKind.TOO_MANY_REQUESTS,
                         "Too many requests: " + ctx.admission().limit() + " in flight and the queue of "
@@ -99,6 +109,7 @@ final class Endpoint {
                                 + " slots (--max-concurrent-requests) and was not admitted");
                 case CLIENT_GONE -> {
                     sink.status(CLIENT_CLOSED_REQUEST);
+                    sink.errorType(ErrorTypes.CLIENT_CLOSED);
                     yield null;
                 }
             };
@@ -107,6 +118,7 @@ final class Endpoint {
 
     private static void fail(HelidonSink sink, ServerResponse res, RouterException e, RequestId requestId) {
         OpenAiError error = e.error();
+        sink.errorType(ErrorTypes.ofRouterStatus(error.status()));
         if (sink.committed()) {
             LOG.log(Level.WARNING, "request {0}: failed after the answer started: {1}", requestId, e.toString());
             return;

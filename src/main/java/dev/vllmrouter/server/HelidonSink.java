@@ -16,6 +16,8 @@ final class HelidonSink implements ClientSink {
     private int status = 200;
     private OutputStream stream;
     private boolean committed;
+    private String errorType;
+    private boolean pd;
 
     HelidonSink(ServerResponse res, ClientConnections connections) {
         this.res = res;
@@ -58,6 +60,24 @@ final class HelidonSink implements ClientSink {
 
     int statusCode() {
         return status;
+    }
+
+    /** Marks the answer as the router's own error of this type (for metrics). */
+    void errorType(String type) {
+        this.errorType = type;
+    }
+
+    String errorType() {
+        return errorType;
+    }
+
+    /** Marks the request as one that runs both prefill/decode stages (for metrics). */
+    void pd(boolean pd) {
+        this.pd = pd;
+    }
+
+    boolean pd() {
+        return pd;
     }
 
     /** Ends a streamed response; a client that left meanwhile is not an error. */

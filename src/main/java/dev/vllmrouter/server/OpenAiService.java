@@ -42,7 +42,7 @@ final class OpenAiService implements HttpService {
 
     OpenAiService(RouterContext ctx) {
         this.ctx = ctx;
-        this.endpoint = new Endpoint(ctx);
+        this.endpoint = new Endpoint(ctx, true);
     }
 
     @Override
@@ -90,8 +90,10 @@ final class OpenAiService implements HttpService {
         RequestFacts facts = RequestFacts.parse(body == null ? new byte[0] : body);
         ProxyRequest proxied = new ProxyRequest(req.prologue().method(), req.path().rawPath(),
                 req.query().rawValue(), req.headers(), body, facts, requestId, route, relabel);
+        boolean pd = ctx.pd() != null && PD_ROUTES.contains(route);
+        sink.pd(pd);
         admitted(sink, () -> {
-            if (ctx.pd() != null && PD_ROUTES.contains(route)) {
+            if (pd) {
                 ctx.pd().forward(proxied, sink);
             } else {
                 ctx.forwarder().forward(proxied, sink);

@@ -18,7 +18,7 @@ final class ProbeService implements HttpService {
 
     ProbeService(RouterContext ctx) {
         this.ctx = ctx;
-        this.endpoint = new Endpoint(ctx);
+        this.endpoint = new Endpoint(ctx, false);
     }
 
     @Override

@@ -49,7 +49,9 @@ public final class Lease implements AutoCloseable {
     /** Reports the worker's answer: a 5xx counts against its circuit, any other status for it. */
     public void status(int status) {
         if (permit != null && REPORTED.compareAndSet(this, 0, 1)) {
-            if (CircuitBreaker.isFailure(status)) {
+            boolean failure = CircuitBreaker.isFailure(status);
+            worker.countOutcome(!failure);
+            if (failure) {
                 worker.breaker().onFailure(permit);
             } else {
                 worker.breaker().onSuccess(permit);
@@ -60,6 +62,7 @@ public final class Lease implements AutoCloseable {
     /** Reports a failure of the worker: no answer, a broken connection, a timeout, a stream cut short. */
     public void failed() {
         if (permit != null && REPORTED.compareAndSet(this, 0, 1)) {
+            worker.countOutcome(false);
             worker.breaker().onFailure(permit);
         }
     }

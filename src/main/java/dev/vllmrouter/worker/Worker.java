@@ -24,6 +24,8 @@ public final class Worker {
     private final LongAdder processed = new LongAdder();
     private volatile int externalLoad;
     private final CircuitBreaker breaker;
+    private final LongAdder successes = new LongAdder();
+    private final LongAdder failures = new LongAdder();
 
     public Worker(WorkerUrl url) {
         this(url, Role.REGULAR, -1, null);
@@ -153,6 +155,20 @@ public final class Worker {
 
     public CircuitBreaker breaker() {
         return breaker;
+    }
+
+    /** Outcomes reported to the circuit: answers that were not 5xx. */
+    public long successes() {
+        return successes.sum();
+    }
+
+    /** Outcomes reported to the circuit: 5xx answers, transport failures, timeouts, streams cut short. */
+    public long failures() {
+        return failures.sum();
+    }
+
+    void countOutcome(boolean success) {
+        (success ? successes : failures).increment();
     }
 
     void release() {

@@ -178,8 +178,10 @@ public final class WorkerRegistry {
      * Makes the workers added by {@code source} exactly {@code desired} (discovery publishes its full view): adds the
      * new ones, removes the ones it no longer lists, keeps the others (and their counters) untouched. A worker added by
      * another source is never removed here. One snapshot for the whole change.
+     *
+     * @return how many workers were added and removed
      */
-    public void reconcile(String source, java.util.Collection<WorkerSpec> desired) {
+    public Change reconcile(String source, java.util.Collection<WorkerSpec> desired) {
         lock.lock();
         try {
             Map<String, WorkerSpec> wanted = new LinkedHashMap<>();
@@ -188,7 +190,7 @@ public final class WorkerRegistry {
                     wanted.put(u.id(), new WorkerSpec(u, spec.role(), spec.bootstrapPort(), spec.zmqAddress()));
                 }
             }
-            boolean changed = false;
+            int removed = 0;
             for (Iterator<Worker> it = workers.values().iterator(); it.hasNext(); ) {
                 Worker w = it.next();
                 WorkerSpec want = wanted.get(w.id());
@@ -197,22 +199,32 @@ public final class WorkerRegistry {
                         || !java.util.Objects.equals(want.zmqAddress(), w.zmqAddress()))) {
                     it.remove();
                     sourceOf.remove(w.id());
-                    changed = true;
+                    removed++;
                 }
             }
+            int added = 0;
             for (WorkerSpec spec : wanted.values()) {
                 if (!workers.containsKey(spec.url().id())) {
                     workers.put(spec.url().id(), new Worker(spec.url(), spec.role(), spec.bootstrapPort(),
                             spec.zmqAddress(), breakers.apply(spec.url().id())));
                     sourceOf.put(spec.url().id(), source);
-                    changed = true;
+                    added++;
                 }
             }
-            if (changed) {
+            Change change = new Change(added, removed);
+            if (change.any()) {
                 publish();
             }
+            return change;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** What one {@link #reconcile} did: workers added and removed (DP ranks counted one by one). */
+    public record Change(int added, int removed) {
+        public boolean any() {
+            return added > 0 || removed > 0;
         }
     }
 

@@ -23,6 +23,7 @@ import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.common.WorkerUrl;
 import dev.vllmrouter.fault.RetryConfig;
+import dev.vllmrouter.metrics.RouterMetrics;
 import dev.vllmrouter.openai.RequestFacts;
 import dev.vllmrouter.policy.PolicyRuntime;
 import dev.vllmrouter.policy.RoundRobinPolicy;
@@ -57,7 +58,8 @@ class ForwarderRetryIT {
         RetryConfig retry = new RetryConfig(5, Duration.ofMillis(50), Duration.ofMillis(30_000), 1.5, 0, false);
         forwarder = new Forwarder(new PolicyRuntime(new RoundRobinPolicy(), registry::snapshot), client,
                 new HeaderRules(null), deadlines, Ticker.system(), Duration.ofMinutes(5), Duration.ofSeconds(30),
-                false, retry, RandomSource.seeded(7), waits::add, Clock.fixed(NOW, ZoneOffset.UTC));
+                false, retry, RandomSource.seeded(7), waits::add, Clock.fixed(NOW, ZoneOffset.UTC),
+                RouterMetrics.NOOP);
     }
 
     @AfterEach
