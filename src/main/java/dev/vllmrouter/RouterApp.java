@@ -13,6 +13,8 @@ import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.common.WorkerUrl;
 import dev.vllmrouter.admission.AdmissionGate;
+import dev.vllmrouter.auth.Authenticator;
+import dev.vllmrouter.auth.KeyValidator;
 import dev.vllmrouter.config.HealthConfig;
 import dev.vllmrouter.fault.CircuitBreaker;
 import dev.vllmrouter.fault.CircuitBreakerConfig;
@@ -112,7 +114,9 @@ public final class RouterApp implements AutoCloseable {
         PolicyRuntime policyRuntime = new PolicyRuntime(policy, registry::snapshot);
         client = new UpstreamClient(config.connectTimeout(), config.readTimeout());
         deadlines = new Deadlines();
-        HeaderRules headerRules = new HeaderRules(config.apiKey());
+        // a client's key for the router is not a key for the workers: --api-key is
+        HeaderRules headerRules = new HeaderRules(config.apiKey(),
+                config.auth().clientAuth() || config.auth().adminKey() != null);
         Sleeper sleeper = d -> Thread.sleep(d);
         Forwarder forwarder = new Forwarder(policyRuntime, client, headerRules, deadlines, ticker,
                 config.requestTimeout(), config.readTimeout(), config.decisionHeader(), config.retry(), random,
@@ -158,7 +162,9 @@ public final class RouterApp implements AutoCloseable {
         RouterContext ctx = new RouterContext(config, registry, forwarder, pdForwarder, models, fleet,
                 new RequestIds(config.requestIdHeaders(), random), metrics, workerWait, monitor, ticker,
                 RouterServer.connections(maintenance),
-                admission, drain);
+                admission, drain, new Authenticator(config.auth(), config.auth().validationUrls().isEmpty() ? null
+                        : new KeyValidator(config.auth().validationUrls(), config.auth().cacheTtl(),
+                                KeyValidator.http(Duration.ofSeconds(5)), ticker)));
         server = new RouterServer(ctx);
     }
 

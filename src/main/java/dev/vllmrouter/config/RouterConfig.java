@@ -47,7 +47,9 @@ public record RouterConfig(
         AdmissionConfig admission,
         RetryConfig retry,
         CircuitBreakerConfig circuitBreaker,
-        Duration clientBodyTimeout) {
+        Duration clientBodyTimeout,
+        AuthConfig auth,
+        List<String> corsAllowedOrigins) {
 
     /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
     public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
@@ -210,7 +212,59 @@ public record RouterConfig(
                 Duration.ofSeconds(readSecs), o.prometheusHost.trim(), o.prometheusPort, o.apiKey, level, o.logDir,
                 Duration.ofSeconds(o.workerStartupTimeoutSecs), Duration.ofSeconds(o.workerStartupCheckInterval),
                 Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health, admission, retry,
-                breaker, Duration.ofSeconds(o.clientBodyTimeoutSecs));
+                breaker, Duration.ofSeconds(o.clientBodyTimeoutSecs), auth(o, settings), cors(o.corsAllowedOrigins));
+    }
+
+    private static AuthConfig auth(RouterOptions o, SettingsSource settings) {
+        Set<String> keys = new java.util.LinkedHashSet<>();
+        for (String k : o.clientApiKeys) {
+            if (!k.isBlank()) {
+                keys.add(k.trim());
+            }
+        }
+        if (o.clientApiKeysFile != null) {
+            try {
+                for (String line : java.nio.file.Files.readAllLines(o.clientApiKeysFile)) {
+                    String k = line.trim();
+                    if (!k.isEmpty() && !k.startsWith("#")) {
+                        keys.add(k);
+                    }
+                }
+            } catch (java.io.IOException e) {
+                throw new ConfigException("--client-api-keys-file: cannot read " + o.clientApiKeysFile + ": "
+                        + e.getMessage());
+            }
+            require(!keys.isEmpty(), "--client-api-keys-file: " + o.clientApiKeysFile + " holds no key");
+        }
+        List<String> urls = new ArrayList<>(o.apiKeyValidationUrls);
+        if (urls.isEmpty() && settings.validationUrlsEnv() != null) {
+            for (String u : settings.validationUrlsEnv().split(",")) {
+                if (!u.isBlank()) {
+                    urls.add(u.trim());
+                }
+            }
+        }
+        for (String u : urls) {
+            require(u.startsWith("http://") || u.startsWith("https://"),
+                    "--api-key-validation-urls: '" + u + "' (expected an http:// or https:// URL)");
+        }
+        String admin = o.adminApiKey == null || o.adminApiKey.isBlank() ? null : o.adminApiKey.trim();
+        require(o.apiKeyCacheTtlSecs >= 0, "--api-key-cache-ttl-secs: " + o.apiKeyCacheTtlSecs + " (expected >= 0)");
+        return new AuthConfig(keys, admin, urls, Duration.ofSeconds(o.apiKeyCacheTtlSecs));
+    }
+
+    private static List<String> cors(List<String> origins) {
+        List<String> out = new ArrayList<>();
+        for (String origin : origins) {
+            String o = origin.trim();
+            if (o.isEmpty()) {
+                continue;
+            }
+            require(o.equals("*") || o.startsWith("http://") || o.startsWith("https://"),
+                    "--cors-allowed-origins: '" + origin + "' (expected an origin such as https://app.example.com)");
+            out.add(o.endsWith("/") ? o.substring(0, o.length() - 1) : o);
+        }
+        return List.copyOf(out);
     }
 
     /** Whether this router runs prefill/decode disaggregation. */

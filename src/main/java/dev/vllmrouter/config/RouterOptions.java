@@ -57,7 +57,7 @@ public final class RouterOptions {
     public long shutdownGracePeriodSecs = 30;
 
     @Option(names = "--cors-allowed-origins", arity = "0..*", split = ",",
-            description = "CORS origins. [not supported yet]")
+            description = "Origins browsers may call the router from; none given: any origin (as vllm-router).")
     public List<String> corsAllowedOrigins = new ArrayList<>();
 
     // ---- workers and backend
@@ -253,8 +253,27 @@ public final class RouterOptions {
     public List<String> otelExcludedPaths = new ArrayList<>();
 
     // ---- auth, middleware, program scheduling
-    @Option(names = "--api-key-validation-urls", arity = "0..*", split = ",", description = "[not supported yet]")
+    @Option(names = "--api-key-validation-urls", arity = "0..*", split = ",", paramLabel = "URL",
+            description = "Services that validate a client's key: GET with its Bearer token, 200 = valid "
+                    + "(else env API_KEY_VALIDATION_URLS).")
     public List<String> apiKeyValidationUrls = new ArrayList<>();
+
+    @Option(names = "--api-key-cache-ttl-secs", description = "How long a key validation answer is reused. "
+            + "(extension)")
+    public long apiKeyCacheTtlSecs = 300;
+
+    @Option(names = "--client-api-keys", arity = "0..*", split = ",", paramLabel = "KEY",
+            description = "Keys clients must send as 'Authorization: Bearer <key>' (prefer the environment or "
+                    + "--client-api-keys-file: flags show in ps). (extension)")
+    public List<String> clientApiKeys = new ArrayList<>();
+
+    @Option(names = "--client-api-keys-file", paramLabel = "FILE",
+            description = "File with one client key per line ('#' comments). (extension)")
+    public Path clientApiKeysFile;
+
+    @Option(names = "--admin-api-key", paramLabel = "KEY",
+            description = "Key required on the admin routes (/add_worker, /workers, ...). (extension)")
+    public String adminApiKey;
 
     @Option(names = "--wasm-middleware", description = "[not supported yet]")
     public Path wasmMiddleware;
@@ -278,11 +297,10 @@ public final class RouterOptions {
 
     /** Flags whose feature has not landed; giving one (CLI, environment or file) stops the start. */
     public static final List<String> NOT_SUPPORTED_YET = List.of(
-            "--cors-allowed-origins",
             "--enable-igw", "--history-backend", "--profile",
             "--service-discovery", "--selector", "--service-discovery-port", "--service-discovery-namespace",
             "--prefill-selector", "--decode-selector",
             "--enable-trace", "--otlp-traces-endpoint", "--otel-sampling-ratio", "--otel-excluded-paths",
-            "--api-key-validation-urls", "--wasm-middleware", "--wasm-middleware-sha256", "--wasm-middleware-route",
+            "--wasm-middleware", "--wasm-middleware-sha256", "--wasm-middleware-route",
             "--enable-program-scheduling", "--program-scheduling-config-json");
 }

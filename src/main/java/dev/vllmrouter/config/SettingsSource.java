@@ -60,7 +60,19 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
             }
         });
         Map<String, String> file = configFile == null ? Map.of() : readYaml(configFile);
-        return new SettingsSource(env, file, configFile);
+        SettingsSource s = new SettingsSource(env, file, configFile);
+        s.validationUrlsEnv = environment.get(VALIDATION_URLS_ENV);
+        return s;
+    }
+
+    /** vllm-router's own variable for {@code --api-key-validation-urls} (comma-separated), read when the flag is not set. */
+    public static final String VALIDATION_URLS_ENV = "API_KEY_VALIDATION_URLS";
+
+    private String validationUrlsEnv;
+
+    /** The value of {@value #VALIDATION_URLS_ENV}, or {@code null}. */
+    public String validationUrlsEnv() {
+        return validationUrlsEnv;
     }
 
     /**

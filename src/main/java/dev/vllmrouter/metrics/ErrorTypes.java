@@ -8,6 +8,8 @@ public final class ErrorTypes {
     /** The client sent something the router refuses (malformed or non-object JSON, wrong Content-Type, ...). */
     public static final String BAD_REQUEST = "bad_request";
     public static final String MODEL_NOT_FOUND = "model_not_found";
+    /** No valid API key (401). */
+    public static final String UNAUTHORIZED = "unauthorized";
     public static final String PAYLOAD_TOO_LARGE = "payload_too_large";
     /** Admission: the queue was full (429). */
     public static final String RATE_LIMITED = "rate_limited";
@@ -35,6 +37,7 @@ public final class ErrorTypes {
     public static String ofRouterStatus(int status) {
         return switch (status) {
             case 400, 405, 415 -> BAD_REQUEST;
+            case 401 -> UNAUTHORIZED;
             case 404 -> MODEL_NOT_FOUND;
             case 408 -> REQUEST_TIMEOUT;
             case 413 -> PAYLOAD_TOO_LARGE;

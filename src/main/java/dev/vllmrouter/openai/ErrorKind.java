@@ -8,6 +8,7 @@ package dev.vllmrouter.openai;
 public enum ErrorKind {
     BAD_REQUEST(400, "BadRequestError"),
     UNAUTHORIZED(401, "AuthenticationError"),
+    FORBIDDEN(403, "PermissionDeniedError"),
     NOT_FOUND(404, "NotFoundError"),
     METHOD_NOT_ALLOWED(405, "MethodNotAllowedError"),
     REQUEST_TIMEOUT(408, "RequestTimeoutError"),

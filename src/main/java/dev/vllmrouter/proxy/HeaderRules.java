@@ -33,10 +33,21 @@ public final class HeaderRules {
             "x-request-id", "date");
 
     private final String authorization;
+    private final boolean dropClientAuthorization;
 
     /** @param apiKey {@code --api-key}, or {@code null} to pass the client's Authorization through */
     public HeaderRules(String apiKey) {
+        this(apiKey, false);
+    }
+
+    /**
+     * @param apiKey                  {@code --api-key}: sent to workers instead of the client's Authorization
+     * @param dropClientAuthorization never pass the client's Authorization on (it holds a key for the router itself:
+     *                                inbound auth is on)
+     */
+    public HeaderRules(String apiKey, boolean dropClientAuthorization) {
         this.authorization = apiKey == null ? null : "Bearer " + apiKey;
+        this.dropClientAuthorization = dropClientAuthorization;
     }
 
     /** Writes the headers of the upstream request for {@code client}'s headers. */
@@ -56,7 +67,7 @@ public final class HeaderRules {
             if (REQUEST_DROPPED.contains(name) || (connectionListed != null && connectionListed.contains(name))) {
                 continue;
             }
-            if (authorization != null && name.equals("authorization")) {
+            if ((authorization != null || dropClientAuthorization) && name.equals("authorization")) {
                 continue;
             }
             if (dpRank >= 0 && name.equals("x-data-parallel-rank")) {
@@ -90,7 +101,8 @@ public final class HeaderRules {
         }
         for (int i = 0; i < worker.size(); i++) {
             String name = worker.name(i).toLowerCase(Locale.ROOT);
-            if (RESPONSE_DROPPED.contains(name) || (connectionListed != null && connectionListed.contains(name))) {
+            if (RESPONSE_DROPPED.contains(name) || (connectionListed != null && connectionListed.contains(name))
+                    || name.startsWith("access-control-")) { // CORS is the router's (--cors-allowed-origins)
                 continue;
             }
             sink.header(worker.name(i), worker.value(i));

@@ -12,6 +12,7 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
+import dev.vllmrouter.auth.Authenticator;
 import dev.vllmrouter.common.WorkerUrl;
 import dev.vllmrouter.openai.Json;
 import dev.vllmrouter.worker.Role;
@@ -33,7 +34,7 @@ final class AdminService implements HttpService {
 
     AdminService(RouterContext ctx) {
         this.ctx = ctx;
-        this.endpoint = new Endpoint(ctx, false);
+        this.endpoint = new Endpoint(ctx, Authenticator.Access.ADMIN, false);
     }
 
     @Override

@@ -16,6 +16,7 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import dev.vllmrouter.admission.AdmissionGate;
+import dev.vllmrouter.auth.Authenticator;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.metrics.ErrorTypes;
 import dev.vllmrouter.openai.ErrorKind;
@@ -43,11 +44,16 @@ final class Endpoint {
     private final RouterContext ctx;
     private final Ticker ticker;
     private final boolean proxied;
+    private final Authenticator.Access access;
 
-    /** @param proxied whether answers of these routes may be a worker's own (its error statuses count as its) */
-    Endpoint(RouterContext ctx, boolean proxied) {
+    /**
+     * @param access  which keys these routes need
+     * @param proxied whether answers of these routes may be a worker's own (its error statuses count as its)
+     */
+    Endpoint(RouterContext ctx, Authenticator.Access access, boolean proxied) {
         this.ctx = ctx;
         this.ticker = ctx.ticker();
+        this.access = access;
         this.proxied = proxied;
     }
 
@@ -58,6 +64,13 @@ final class Endpoint {
         res.header(HeaderValues.create(X_REQUEST_ID, requestId.value()));
         ctx.drain().enter();
         try {
+            if (ctx.auth().enabled() && !ctx.auth().allows(access,
+                    req.headers().first(HeaderNames.AUTHORIZATION).orElse(null))) {
+                res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");
+                throw new RouterException(ErrorKind.UNAUTHORIZED, access == Authenticator.Access.ADMIN
+                        ? "A valid admin API key is required: send 'Authorization: Bearer <key>'"
+                        : "A valid API key is required: send 'Authorization: Bearer <key>'");
+            }
             body.handle(req, sink, requestId);
         } catch (RouterException e) {
             fail(sink, res, e, requestId);

@@ -11,6 +11,7 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import dev.vllmrouter.admission.AdmissionGate;
+import dev.vllmrouter.auth.Authenticator;
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.RequestFacts;
 import dev.vllmrouter.openai.RouterException;
@@ -42,7 +43,7 @@ final class OpenAiService implements HttpService {
 
     OpenAiService(RouterContext ctx) {
         this.ctx = ctx;
-        this.endpoint = new Endpoint(ctx, true);
+        this.endpoint = new Endpoint(ctx, Authenticator.Access.CLIENT, true);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.vllmrouter.server;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 
+import dev.vllmrouter.auth.Authenticator;
 import dev.vllmrouter.worker.Role;
 import dev.vllmrouter.worker.WorkerSnapshot;
 
@@ -18,7 +19,7 @@ final class ProbeService implements HttpService {
 
     ProbeService(RouterContext ctx) {
         this.ctx = ctx;
-        this.endpoint = new Endpoint(ctx, false);
+        this.endpoint = new Endpoint(ctx, Authenticator.Access.PUBLIC, false);
     }
 
     @Override

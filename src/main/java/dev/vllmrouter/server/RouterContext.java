@@ -1,6 +1,7 @@
 package dev.vllmrouter.server;
 
 import dev.vllmrouter.admission.AdmissionGate;
+import dev.vllmrouter.auth.Authenticator;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.config.RouterConfig;
 import dev.vllmrouter.health.WorkerWait;
@@ -17,5 +18,6 @@ import dev.vllmrouter.worker.WorkerRegistry;
 public record RouterContext(RouterConfig config, WorkerRegistry registry, Forwarder forwarder, PdForwarder pd,
                             ModelCatalog models, FleetCalls fleet, RequestIds requestIds, RouterMetrics metrics,
                             WorkerWait workerWait, WorkerMonitor monitor, Ticker ticker,
-                            ClientConnections connections, AdmissionGate admission, Drain drain) {
+                            ClientConnections connections, AdmissionGate admission, Drain drain,
+                            Authenticator auth) {
 }

@@ -60,6 +60,7 @@ public final class RouterServer {
 
     /** The router's routes, for a server built elsewhere (tests). */
     public static void routing(HttpRouting.Builder routing, RouterContext ctx) {
+        routing.addFilter(new CorsFilter(ctx.config().corsAllowedOrigins()));
         routing.register(new ProbeService(ctx))
                 .register(new AdminService(ctx))
                 .register(new OpenAiService(ctx));

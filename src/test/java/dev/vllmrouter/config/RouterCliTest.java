@@ -130,17 +130,17 @@ class RouterCliTest {
 
     @Test
     void notYetSupportedFlagsFailAtStart(@TempDir Path dir) throws Exception {
-        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--cors-allowed-origins", "http://a"))
-                .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --cors-allowed-origins");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--wasm-middleware-route", "/v1/x"))
+                .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --wasm-middleware-route");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--enable-igw"))
                 .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --enable-igw");
         assertThatThrownBy(() -> RouterCli.parse(Map.of("VLLM_ROUTER_SERVICE_DISCOVERY", "true")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("not supported yet: --service-discovery");
         Path file = dir.resolve("c.yaml");
-        Files.writeString(file, "enable-trace: true\n");
+        Files.writeString(file, "enable-igw: true\n");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--config", file.toString()))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("not supported yet: --enable-trace");
+                .hasMessageContaining("not supported yet: --enable-igw");
     }
 
     @Test
