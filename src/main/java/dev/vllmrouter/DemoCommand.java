@@ -55,7 +55,7 @@ final class DemoCommand implements Callable<Integer> {
         SettingsSource settings = parentSettings();
         settings.validateKeys(spec);
         RouterConfig checked = RouterConfig.from(options, spec.commandLine().getParseResult(), settings);
-        LogSetup.configure(checked.logLevel(), checked.logDir());
+        LogSetup.configure(checked.logLevel(), checked.logDir(), checked.logJson());
         List<SimWorker> sims = new ArrayList<>();
         for (int i = 0; i < workers; i++) {
             sims.add(SimWorker.start(SimConfig.builder()

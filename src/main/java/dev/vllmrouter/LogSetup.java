@@ -27,6 +27,11 @@ final class LogSetup {
     }
 
     static void configure(String level, Path logDir) {
+        configure(level, logDir, false);
+    }
+
+    /** @param json one JSON object per line ({@code --log-format json}) instead of text */
+    static void configure(String level, Path logDir, boolean json) {
         System.setProperty("java.util.logging.SimpleFormatter.format",
                 "%1$tFT%1$tT.%1$tLZ %4$-7s %3$s: %5$s%6$s%n");
         LogManager.getLogManager().reset();
@@ -42,14 +47,14 @@ final class LogSetup {
         root.setLevel(jul);
         Handler console = new ConsoleHandler();
         console.setLevel(jul);
-        console.setFormatter(new SimpleFormatter());
+        console.setFormatter(json ? new JsonLogFormatter() : new SimpleFormatter());
         root.addHandler(console);
         if (logDir != null) {
             try {
                 Files.createDirectories(logDir);
                 FileHandler file = new FileHandler(logDir.resolve("vllm-router.log").toString(), true);
                 file.setLevel(jul);
-                file.setFormatter(new SimpleFormatter());
+                file.setFormatter(json ? new JsonLogFormatter() : new SimpleFormatter());
                 root.addHandler(file);
             } catch (IOException e) {
                 throw new ConfigException("--log-dir: cannot write logs to " + logDir + ": " + e.getMessage());

@@ -40,7 +40,7 @@ final class RouterCommand implements Callable<Integer> {
     public Integer call() {
         settings.validateKeys(spec);
         RouterConfig config = RouterConfig.from(options, spec.commandLine().getParseResult(), settings);
-        LogSetup.configure(config.logLevel(), config.logDir());
+        LogSetup.configure(config.logLevel(), config.logDir(), config.logJson());
         if (config.workers().isEmpty() && !config.isPd()) {
             LOG.log(Level.WARNING, "no --worker-urls given: add workers with POST /add_worker?url=... "
                     + "(or try 'vllm-router demo' for simulated workers)");

@@ -49,7 +49,9 @@ public record RouterConfig(
         CircuitBreakerConfig circuitBreaker,
         Duration clientBodyTimeout,
         AuthConfig auth,
-        List<String> corsAllowedOrigins) {
+        List<String> corsAllowedOrigins,
+        boolean logJson,
+        boolean requestLog) {
 
     /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
     public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
@@ -212,7 +214,8 @@ public record RouterConfig(
                 Duration.ofSeconds(readSecs), o.prometheusHost.trim(), o.prometheusPort, o.apiKey, level, o.logDir,
                 Duration.ofSeconds(o.workerStartupTimeoutSecs), Duration.ofSeconds(o.workerStartupCheckInterval),
                 Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health, admission, retry,
-                breaker, Duration.ofSeconds(o.clientBodyTimeoutSecs), auth(o, settings), cors(o.corsAllowedOrigins));
+                breaker, Duration.ofSeconds(o.clientBodyTimeoutSecs), auth(o, settings), cors(o.corsAllowedOrigins),
+                logJson(o.logFormat), o.requestLog);
     }
 
     private static AuthConfig auth(RouterOptions o, SettingsSource settings) {
@@ -251,6 +254,12 @@ public record RouterConfig(
         String admin = o.adminApiKey == null || o.adminApiKey.isBlank() ? null : o.adminApiKey.trim();
         require(o.apiKeyCacheTtlSecs >= 0, "--api-key-cache-ttl-secs: " + o.apiKeyCacheTtlSecs + " (expected >= 0)");
         return new AuthConfig(keys, admin, urls, Duration.ofSeconds(o.apiKeyCacheTtlSecs));
+    }
+
+    private static boolean logJson(String format) {
+        String f = format.trim().toLowerCase(Locale.ROOT);
+        require(f.equals("text") || f.equals("json"), "--log-format: '" + format + "' (expected text or json)");
+        return f.equals("json");
     }
 
     private static List<String> cors(List<String> origins) {

@@ -229,6 +229,13 @@ public final class RouterOptions {
     @Option(names = "--log-level", description = "trace, debug, info, warn, error.")
     public String logLevel = "info";
 
+    @Option(names = "--log-format", description = "text or json (one JSON object per line). (extension)")
+    public String logFormat = "text";
+
+    @Option(names = "--request-log", description = "Log one line per request: id, route, status, worker, "
+            + "attempts, time to first token, duration (never bodies). (extension)")
+    public boolean requestLog;
+
     @Option(names = "--prometheus-host", description = "Bind address of the Prometheus exporter.")
     public String prometheusHost = "127.0.0.1";
 

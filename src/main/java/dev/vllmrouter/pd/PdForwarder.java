@@ -151,6 +151,7 @@ public final class PdForwarder {
                 ObjectNode prefillBody = PdRequests.prefill(body, req.rawPath(), mooncake == null
                         ? PdRequests.nixlPrefillParams() : PdRequests.mooncakePrefillParams(transferId));
                 metrics.decision(prefillPolicy.policy().name(), pw.id(), prefill.reason());
+                sink.attempt(pw.id());
                 PrefillResult result = prefill(req, pw, lease, target, requestId, prefillBody, deadline,
                         clientLeft);
                 if (!clientLeft.cancelled()) {
@@ -262,6 +263,7 @@ public final class PdForwarder {
                 continue;
             }
             metrics.decision(decodePolicy.policy().name(), dw.id(), decode.reason());
+            sink.attempt(dw.id());
             long sentAt = ticker.nanos();
             UpstreamResponse up;
             try {

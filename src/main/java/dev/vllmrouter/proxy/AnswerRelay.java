@@ -153,6 +153,7 @@ public final class AnswerRelay {
             long now = ticker.nanos();
             if (last[1]++ == 0) {
                 metrics.firstToken(id, now - last[0]);
+                sink.firstToken();
             } else {
                 metrics.interToken(id, now - last[0]);
             }

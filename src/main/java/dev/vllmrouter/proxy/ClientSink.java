@@ -32,4 +32,12 @@ public interface ClientSink {
     default AutoCloseable onHangUp(Runnable action) {
         return () -> { };
     }
+
+    /** An attempt of this request goes to {@code worker} (for the request log). */
+    default void attempt(String worker) {
+    }
+
+    /** The first events of a streamed answer have just been flushed to the client (for the request log). */
+    default void firstToken() {
+    }
 }

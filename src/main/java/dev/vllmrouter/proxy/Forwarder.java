@@ -111,6 +111,7 @@ public final class Forwarder {
                 continue;
             }
             metrics.decision(policy.policy().name(), worker.id(), decision.reason());
+            sink.attempt(worker.id());
             long sentAt = ticker.nanos();
             UpstreamResponse up;
             try {

@@ -45,6 +45,7 @@ final class Endpoint {
     private final Ticker ticker;
     private final boolean proxied;
     private final Authenticator.Access access;
+    private final RequestLogger requestLog;
 
     /**
      * @param access  which keys these routes need
@@ -55,6 +56,7 @@ final class Endpoint {
         this.ticker = ctx.ticker();
         this.access = access;
         this.proxied = proxied;
+        this.requestLog = new RequestLogger(ctx.config().requestLog(), ctx.config().logJson());
     }
 
     void run(String route, ServerRequest req, ServerResponse res, Body body) {
@@ -89,7 +91,10 @@ final class Endpoint {
             if (errorType == null && status >= 400) {
                 errorType = proxied ? ErrorTypes.ofWorkerStatus(status) : ErrorTypes.ofRouterStatus(status);
             }
-            ctx.metrics().requestDone(route, status, errorType, sink.pd(), ticker.nanos() - start);
+            long end = ticker.nanos();
+            ctx.metrics().requestDone(route, status, errorType, sink.pd(), end - start);
+            requestLog.log(req.prologue().method().text(), route, requestId.value(), sink, status, errorType, start,
+                    end);
             ctx.drain().exit();
         }
     }

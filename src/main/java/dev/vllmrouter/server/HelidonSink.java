@@ -18,6 +18,10 @@ final class HelidonSink implements ClientSink {
     private boolean committed;
     private String errorType;
     private boolean pd;
+    private StringBuilder workers;
+    private int attempts;
+    private long firstTokenAt;
+    private String model;
 
     HelidonSink(ServerResponse res, ClientConnections connections) {
         this.res = res;
@@ -60,6 +64,43 @@ final class HelidonSink implements ClientSink {
 
     int statusCode() {
         return status;
+    }
+
+    @Override
+    public void attempt(String worker) {
+        if (workers == null) {
+            workers = new StringBuilder(worker);
+        } else {
+            workers.append(',').append(worker);
+        }
+        attempts++;
+    }
+
+    @Override
+    public void firstToken() {
+        firstTokenAt = System.nanoTime();
+    }
+
+    /** The workers the request's attempts went to, comma-separated, or {@code null}. */
+    String workers() {
+        return workers == null ? null : workers.toString();
+    }
+
+    int attempts() {
+        return attempts;
+    }
+
+    /** {@link System#nanoTime()} when the first events of a stream went out, or 0. */
+    long firstTokenAt() {
+        return firstTokenAt;
+    }
+
+    void model(String model) {
+        this.model = model;
+    }
+
+    String model() {
+        return model;
     }
 
     /** Marks the answer as the router's own error of this type (for metrics). */

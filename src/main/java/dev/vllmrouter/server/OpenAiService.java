@@ -91,6 +91,7 @@ final class OpenAiService implements HttpService {
         RequestFacts facts = RequestFacts.parse(body == null ? new byte[0] : body);
         ProxyRequest proxied = new ProxyRequest(req.prologue().method(), req.path().rawPath(),
                 req.query().rawValue(), req.headers(), body, facts, requestId, route, relabel);
+        sink.model(facts.model());
         boolean pd = ctx.pd() != null && PD_ROUTES.contains(route);
         sink.pd(pd);
         admitted(sink, () -> {
