@@ -237,7 +237,7 @@ public final class RouterApp implements AutoCloseable {
     /** {@code http://<host>:<port>} of the router's listener. */
     public String url() {
         String host = config.host().equals("0.0.0.0") ? "127.0.0.1" : config.host();
-        return "http://" + host + ":" + port();
+        return (config.tlsCertPath() != null ? "https://" : "http://") + host + ":" + port();
     }
 
     public WorkerRegistry registry() {

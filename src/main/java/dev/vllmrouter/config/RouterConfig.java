@@ -51,7 +51,9 @@ public record RouterConfig(
         AuthConfig auth,
         List<String> corsAllowedOrigins,
         boolean logJson,
-        boolean requestLog) {
+        boolean requestLog,
+        Path tlsCertPath,
+        Path tlsKeyPath) {
 
     /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
     public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
@@ -215,7 +217,8 @@ public record RouterConfig(
                 Duration.ofSeconds(o.workerStartupTimeoutSecs), Duration.ofSeconds(o.workerStartupCheckInterval),
                 Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health, admission, retry,
                 breaker, Duration.ofSeconds(o.clientBodyTimeoutSecs), auth(o, settings), cors(o.corsAllowedOrigins),
-                logJson(o.logFormat), o.requestLog);
+                logJson(o.logFormat), o.requestLog, tls(o.tlsCertPath, "--tls-cert-path", o.tlsKeyPath),
+                tls(o.tlsKeyPath, "--tls-key-path", o.tlsCertPath));
     }
 
     private static AuthConfig auth(RouterOptions o, SettingsSource settings) {
@@ -254,6 +257,16 @@ public record RouterConfig(
         String admin = o.adminApiKey == null || o.adminApiKey.isBlank() ? null : o.adminApiKey.trim();
         require(o.apiKeyCacheTtlSecs >= 0, "--api-key-cache-ttl-secs: " + o.apiKeyCacheTtlSecs + " (expected >= 0)");
         return new AuthConfig(keys, admin, urls, Duration.ofSeconds(o.apiKeyCacheTtlSecs));
+    }
+
+    /** Both TLS files or neither; each must be readable. */
+    private static Path tls(Path file, String flag, Path other) {
+        if (file == null && other == null) {
+            return null;
+        }
+        require(file != null && other != null, "--tls-cert-path and --tls-key-path go together");
+        require(java.nio.file.Files.isReadable(file), flag + ": cannot read " + file);
+        return file;
     }
 
     private static boolean logJson(String format) {

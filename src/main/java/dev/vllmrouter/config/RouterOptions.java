@@ -48,6 +48,14 @@ public final class RouterOptions {
     @Option(names = "--queue-timeout-secs", description = "Longest wait in the queue; then 408.")
     public long queueTimeoutSecs = 60;
 
+    @Option(names = "--tls-cert-path", paramLabel = "FILE",
+            description = "PEM certificate chain: serve HTTPS on --port (with --tls-key-path). (extension)")
+    public Path tlsCertPath;
+
+    @Option(names = "--tls-key-path", paramLabel = "FILE", description = "PEM private key of --tls-cert-path. "
+            + "(extension)")
+    public Path tlsKeyPath;
+
     @Option(names = "--client-body-timeout-secs", description = "Longest pause while a client sends its request "
             + "body; then 408 and the connection is closed (nginx's client_body_timeout). (extension)")
     public long clientBodyTimeoutSecs = 60;

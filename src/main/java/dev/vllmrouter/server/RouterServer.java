@@ -3,6 +3,8 @@ package dev.vllmrouter.server;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
+import io.helidon.common.configurable.Resource;
+import io.helidon.common.pki.Keys;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.WebServer;
@@ -24,7 +26,15 @@ public final class RouterServer {
 
     public RouterServer(RouterContext ctx) {
         var config = ctx.config();
-        server = WebServer.builder()
+        var builder = WebServer.builder();
+        if (config.tlsCertPath() != null) {
+            // HTTPS on the main listener only; the Prometheus listener stays plain (scraped in-cluster)
+            Keys keys = Keys.builder().pem(pem -> pem.key(Resource.create(config.tlsKeyPath()))
+                    .certChain(Resource.create(config.tlsCertPath()))).build();
+            builder.tls(tls -> tls.privateKey(keys.privateKey().orElseThrow(() -> new IllegalArgumentException(
+                    "--tls-key-path: no private key in " + config.tlsKeyPath()))).privateKeyCertChain(keys.certChain()));
+        }
+        server = builder
                 .host(config.host())
                 .port(config.port())
                 .connectionOptions(o -> o.tcpNoDelay(true))
