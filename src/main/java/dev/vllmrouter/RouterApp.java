@@ -15,6 +15,7 @@ import dev.vllmrouter.common.WorkerUrl;
 import dev.vllmrouter.admission.AdmissionGate;
 import dev.vllmrouter.auth.Authenticator;
 import dev.vllmrouter.auth.KeyValidator;
+import dev.vllmrouter.config.ConfigException;
 import dev.vllmrouter.config.HealthConfig;
 import dev.vllmrouter.fault.CircuitBreaker;
 import dev.vllmrouter.fault.CircuitBreakerConfig;
@@ -43,6 +44,7 @@ import dev.vllmrouter.proxy.ModelCatalog;
 import dev.vllmrouter.proxy.RequestIds;
 import dev.vllmrouter.proxy.Sleeper;
 import dev.vllmrouter.server.Drain;
+import dev.vllmrouter.tracing.Tracing;
 import dev.vllmrouter.server.RouterContext;
 import dev.vllmrouter.server.RouterServer;
 import dev.vllmrouter.upstream.Deadlines;
@@ -77,6 +79,7 @@ public final class RouterApp implements AutoCloseable {
     private final HealthChecker healthChecker;
     private final Drain drain = new Drain();
     private final AdmissionGate admission;
+    private final Tracing tracing;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private RouterApp(RouterConfig config) {
@@ -155,6 +158,11 @@ public final class RouterApp implements AutoCloseable {
         HealthProbe probe = new HealthProbe(client, "/health", Duration.ofSeconds(2));
         workerWait = new WorkerWait(probe, ticker, d -> Thread.sleep(d), config.workerStartupCheckInterval(),
                 config.workerStartupTimeout());
+        try {
+            tracing = Tracing.create(config.tracing());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("--otlp-traces-endpoint: " + e.getMessage());
+        }
         admission = new AdmissionGate(config.admission().maxConcurrentRequests(), config.admission().queueSize(),
                 config.admission().queueTimeout(), ticker);
         prometheus.addScrapeSection(new FleetGauges(registry::snapshot, admission,
@@ -164,7 +172,7 @@ public final class RouterApp implements AutoCloseable {
                 RouterServer.connections(maintenance),
                 admission, drain, new Authenticator(config.auth(), config.auth().validationUrls().isEmpty() ? null
                         : new KeyValidator(config.auth().validationUrls(), config.auth().cacheTtl(),
-                                KeyValidator.http(Duration.ofSeconds(5)), ticker)));
+                                KeyValidator.http(Duration.ofSeconds(5)), ticker)), tracing);
         server = new RouterServer(ctx);
     }
 
@@ -303,6 +311,7 @@ public final class RouterApp implements AutoCloseable {
             return;
         }
         server.stop();
+        tracing.close();
         if (discovery != null) {
             discovery.close();
         }

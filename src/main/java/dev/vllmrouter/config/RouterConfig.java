@@ -11,6 +11,7 @@ import java.util.Set;
 import dev.vllmrouter.common.WorkerUrl;
 import dev.vllmrouter.fault.CircuitBreakerConfig;
 import dev.vllmrouter.fault.RetryConfig;
+import dev.vllmrouter.tracing.TracingConfig;
 
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParseResult;
@@ -53,7 +54,8 @@ public record RouterConfig(
         boolean logJson,
         boolean requestLog,
         Path tlsCertPath,
-        Path tlsKeyPath) {
+        Path tlsKeyPath,
+        TracingConfig tracing) {
 
     /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
     public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
@@ -218,7 +220,7 @@ public record RouterConfig(
                 Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health, admission, retry,
                 breaker, Duration.ofSeconds(o.clientBodyTimeoutSecs), auth(o, settings), cors(o.corsAllowedOrigins),
                 logJson(o.logFormat), o.requestLog, tls(o.tlsCertPath, "--tls-cert-path", o.tlsKeyPath),
-                tls(o.tlsKeyPath, "--tls-key-path", o.tlsCertPath));
+                tls(o.tlsKeyPath, "--tls-key-path", o.tlsCertPath), tracing(o, settings));
     }
 
     private static AuthConfig auth(RouterOptions o, SettingsSource settings) {
@@ -257,6 +259,15 @@ public record RouterConfig(
         String admin = o.adminApiKey == null || o.adminApiKey.isBlank() ? null : o.adminApiKey.trim();
         require(o.apiKeyCacheTtlSecs >= 0, "--api-key-cache-ttl-secs: " + o.apiKeyCacheTtlSecs + " (expected >= 0)");
         return new AuthConfig(keys, admin, urls, Duration.ofSeconds(o.apiKeyCacheTtlSecs));
+    }
+
+    private static TracingConfig tracing(RouterOptions o, SettingsSource settings) {
+        try {
+            return TracingConfig.of(o.enableTrace, o.otlpTracesEndpoint, settings.otlpEndpointEnv(),
+                    o.otelSamplingRatio, o.otelExcludedPaths);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
     }
 
     /** Both TLS files or neither; each must be readable. */

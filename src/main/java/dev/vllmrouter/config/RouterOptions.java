@@ -255,16 +255,20 @@ public final class RouterOptions {
                     + "(default: x-request-id x-correlation-id x-trace-id request-id).")
     public List<String> requestIdHeaders = new ArrayList<>();
 
-    @Option(names = "--enable-trace", description = "OpenTelemetry tracing. [not supported yet]")
+    @Option(names = "--enable-trace", description = "OpenTelemetry tracing: spans exported over OTLP/HTTP (JSON), "
+            + "W3C traceparent continued to workers.")
     public boolean enableTrace;
 
-    @Option(names = "--otlp-traces-endpoint", description = "[not supported yet]")
+    @Option(names = "--otlp-traces-endpoint", description = "OTLP/HTTP collector, host:port or URL (else env "
+            + "OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4318).")
     public String otlpTracesEndpoint;
 
-    @Option(names = "--otel-sampling-ratio", description = "[not supported yet]")
+    @Option(names = "--otel-sampling-ratio", description = "Share of new traces sampled (0..1); a caller's "
+            + "sampled flag is followed.")
     public double otelSamplingRatio = 1.0;
 
-    @Option(names = "--otel-excluded-paths", arity = "0..*", split = ",", description = "[not supported yet]")
+    @Option(names = "--otel-excluded-paths", arity = "0..*", split = ",",
+            description = "Paths never traced (default /health /health_generate /liveness /readiness).")
     public List<String> otelExcludedPaths = new ArrayList<>();
 
     // ---- auth, middleware, program scheduling
@@ -315,7 +319,6 @@ public final class RouterOptions {
             "--enable-igw", "--history-backend", "--profile",
             "--service-discovery", "--selector", "--service-discovery-port", "--service-discovery-namespace",
             "--prefill-selector", "--decode-selector",
-            "--enable-trace", "--otlp-traces-endpoint", "--otel-sampling-ratio", "--otel-excluded-paths",
             "--wasm-middleware", "--wasm-middleware-sha256", "--wasm-middleware-route",
             "--enable-program-scheduling", "--program-scheduling-config-json");
 }

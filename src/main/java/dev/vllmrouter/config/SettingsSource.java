@@ -62,6 +62,7 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
         Map<String, String> file = configFile == null ? Map.of() : readYaml(configFile);
         SettingsSource s = new SettingsSource(env, file, configFile);
         s.validationUrlsEnv = environment.get(VALIDATION_URLS_ENV);
+        s.otlpEndpointEnv = environment.get("OTEL_EXPORTER_OTLP_ENDPOINT");
         return s;
     }
 
@@ -69,6 +70,12 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
     public static final String VALIDATION_URLS_ENV = "API_KEY_VALIDATION_URLS";
 
     private String validationUrlsEnv;
+    private String otlpEndpointEnv;
+
+    /** The value of {@code OTEL_EXPORTER_OTLP_ENDPOINT}, or {@code null}. */
+    public String otlpEndpointEnv() {
+        return otlpEndpointEnv;
+    }
 
     /** The value of {@value #VALIDATION_URLS_ENV}, or {@code null}. */
     public String validationUrlsEnv() {

@@ -28,6 +28,7 @@ import dev.vllmrouter.proxy.ProxyRequest;
 import dev.vllmrouter.proxy.RequestId;
 import dev.vllmrouter.proxy.RequestRoutingKey;
 import dev.vllmrouter.proxy.Sleeper;
+import dev.vllmrouter.tracing.UpstreamSpan;
 import dev.vllmrouter.upstream.Cancellation;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.upstream.UpstreamException;
@@ -151,9 +152,13 @@ public final class PdForwarder {
                 ObjectNode prefillBody = PdRequests.prefill(body, req.rawPath(), mooncake == null
                         ? PdRequests.nixlPrefillParams() : PdRequests.mooncakePrefillParams(transferId));
                 metrics.decision(prefillPolicy.policy().name(), pw.id(), prefill.reason());
-                sink.attempt(pw.id());
+                UpstreamSpan trace = sink.attempt(pw, attempt.number(), "prefill");
                 PrefillResult result = prefill(req, pw, lease, target, requestId, prefillBody, deadline,
-                        clientLeft);
+                        clientLeft, trace);
+                if (result.failure != null) {
+                    trace.error(result.failure);
+                }
+                trace.end(result.status);
                 if (!clientLeft.cancelled()) {
                     metrics.pdPrefill(pw.id(), result.answer != null || result.clientError != null);
                 }
@@ -207,12 +212,13 @@ public final class PdForwarder {
     }
 
     private PrefillResult prefill(ProxyRequest req, Worker pw, Lease lease, String target, String requestId,
-                                  ObjectNode prefillBody, long deadline, Cancellation clientLeft) {
+                                  ObjectNode prefillBody, long deadline, Cancellation clientLeft,
+                                  UpstreamSpan trace) {
         byte[] bytes = bytes(prefillBody);
         try (lease;
              UpstreamResponse up = client.send(pw.id(), "POST", pw.baseUrl(), target,
                      h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), pw.dpRank(),
-                             "application/json", h), bytes, timeout(deadline), clientLeft)) {
+                             "application/json", trace, h), bytes, timeout(deadline), clientLeft)) {
             byte[] answer = up.body().readAllBytes();
             int status = up.status();
             lease.status(status);
@@ -263,17 +269,19 @@ public final class PdForwarder {
                 continue;
             }
             metrics.decision(decodePolicy.policy().name(), dw.id(), decode.reason());
-            sink.attempt(dw.id());
+            UpstreamSpan trace = sink.attempt(dw, attempt.number(), "decode");
             long sentAt = ticker.nanos();
             UpstreamResponse up;
             try {
                 up = client.send(dw.id(), "POST", dw.baseUrl(), target,
                         h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), rank, "application/json",
-                                h), bytes, timeout(deadline));
+                                trace, h), bytes, timeout(deadline));
             } catch (UpstreamException e) {
                 lease.failed();
                 lease.close();
                 metrics.pdDecode(dw.id(), false);
+                trace.error(e.getMessage());
+                trace.end(0);
                 if (e.kind() == UpstreamException.Kind.TIMEOUT) {
                     throw new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + dw.id()
                             + " did not answer in time", e);
@@ -295,8 +303,12 @@ public final class PdForwarder {
                         + decode.reason() + ")");
             }
             metrics.pdDecode(dw.id(), up.status() < 500);
-            relay.relay(req, sink, dw, lease, up, sentAt, deadline,
-                    merge ? answer -> merged(answer, prefillAnswer) : null);
+            try {
+                relay.relay(req, sink, dw, lease, up, sentAt, deadline,
+                        merge ? answer -> merged(answer, prefillAnswer) : null);
+            } finally {
+                trace.end(up.status());
+            }
             return;
         }
         if (lastFailure == null) {

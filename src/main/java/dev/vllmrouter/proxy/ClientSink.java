@@ -2,6 +2,9 @@ package dev.vllmrouter.proxy;
 
 import java.io.OutputStream;
 
+import dev.vllmrouter.tracing.UpstreamSpan;
+import dev.vllmrouter.worker.Worker;
+
 /**
  * The client side of one exchange, as the proxy sees it (implemented by the server package over Helidon's response).
  * Status and headers may be set until {@link #send} or {@link #stream} commits the response.
@@ -33,8 +36,14 @@ public interface ClientSink {
         return () -> { };
     }
 
-    /** An attempt of this request goes to {@code worker} (for the request log). */
-    default void attempt(String worker) {
+    /**
+     * An attempt of this request goes to {@code worker} (for the request log and tracing).
+     *
+     * @param phase {@code inference}, or {@code prefill}/{@code decode} under disaggregation
+     * @return the attempt's trace span: its {@code traceparent} goes to the worker; end it when the attempt is over
+     */
+    default UpstreamSpan attempt(Worker worker, int attempt, String phase) {
+        return UpstreamSpan.NOOP;
     }
 
     /** The first events of a streamed answer have just been flushed to the client (for the request log). */

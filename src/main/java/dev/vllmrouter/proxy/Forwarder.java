@@ -19,6 +19,7 @@ import dev.vllmrouter.policy.Attempt;
 import dev.vllmrouter.policy.Decision;
 import dev.vllmrouter.policy.PolicyRuntime;
 import dev.vllmrouter.policy.RoutingKey;
+import dev.vllmrouter.tracing.UpstreamSpan;
 import dev.vllmrouter.upstream.Deadlines;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.upstream.UpstreamException;
@@ -111,17 +112,19 @@ public final class Forwarder {
                 continue;
             }
             metrics.decision(policy.policy().name(), worker.id(), decision.reason());
-            sink.attempt(worker.id());
+            UpstreamSpan trace = sink.attempt(worker, attempt.number(), "inference");
             long sentAt = ticker.nanos();
             UpstreamResponse up;
             try {
                 up = client.send(worker.id(), req.method().text(), worker.baseUrl(), target,
                         h -> headerRules.toWorker(req.headers(), req.requestId(), worker.dpRank(),
-                                req.asJson() ? "application/json" : null, h),
+                                req.asJson() ? "application/json" : null, trace, h),
                         req.body(), headTimeout(deadline));
             } catch (UpstreamException e) {
                 lease.failed();
                 lease.close();
+                trace.error(e.getMessage());
+                trace.end(0);
                 RetryDecision verdict = RetryDecision.decide(new FailedAttempt(0, transport(e), 0, attempt.number(),
                         policy.untriedLeft(model, attempt.next(worker))), retry);
                 if (e.kind() == UpstreamException.Kind.TIMEOUT) {
@@ -140,6 +143,7 @@ public final class Forwarder {
                 continue;
             } catch (RuntimeException e) {
                 lease.close();
+                trace.end(0);
                 throw e;
             }
             int status = up.status();
@@ -152,6 +156,7 @@ public final class Forwarder {
                     lease.status(status);
                     up.close();
                     lease.close();
+                    trace.end(status);
                     LOG.log(Level.DEBUG, "request {0}: {1} answered {2}; trying another worker", req.requestId(),
                             worker.id(), status);
                     wait(req, attempt, retryAfter == null ? backoff.delay(attempt.number() - 1)
@@ -164,7 +169,11 @@ public final class Forwarder {
             if (decisionHeader) {
                 sink.header(DECISION_HEADER, explain(decision, attempt));
             }
-            relay.relay(req, sink, worker, lease, up, sentAt, deadline, null);
+            try {
+                relay.relay(req, sink, worker, lease, up, sentAt, deadline, null);
+            } finally {
+                trace.end(status);
+            }
             return;
         }
     }

@@ -8,6 +8,8 @@ import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Headers;
 
+import dev.vllmrouter.tracing.UpstreamSpan;
+
 import dev.vllmrouter.upstream.HeaderSink;
 import dev.vllmrouter.upstream.WireHeaders;
 
@@ -61,6 +63,16 @@ public final class HeaderRules {
      * @param contentType replaces the client's Content-Type when not {@code null}
      */
     public void toWorker(Headers client, RequestId requestId, int dpRank, String contentType, HeaderSink out) {
+        toWorker(client, requestId, dpRank, contentType, UpstreamSpan.NOOP, out);
+    }
+
+    /**
+     * As {@link #toWorker(Headers, RequestId, int, String, HeaderSink)}, continuing the trace of {@code trace}: when it
+     * has a {@code traceparent}, the client's {@code traceparent} and {@code tracestate} are replaced by its own.
+     */
+    public void toWorker(Headers client, RequestId requestId, int dpRank, String contentType, UpstreamSpan trace,
+                         HeaderSink out) {
+        String traceparent = trace.traceparent();
         Set<String> connectionListed = connectionTokens(client);
         for (Header h : client) {
             String name = h.name().toLowerCase(Locale.ROOT);
@@ -76,6 +88,9 @@ public final class HeaderRules {
             if (contentType != null && name.equals("content-type")) {
                 continue;
             }
+            if (traceparent != null && (name.equals("traceparent") || name.equals("tracestate"))) {
+                continue;
+            }
             for (String v : h.allValues()) {
                 out.add(h.name(), v);
             }
@@ -84,6 +99,13 @@ public final class HeaderRules {
             out.add("Content-Type", contentType);
         }
         out.add(X_REQUEST_ID, requestId.forWorker());
+        if (traceparent != null) {
+            out.add("traceparent", traceparent);
+            String tracestate = trace.tracestate();
+            if (tracestate != null) {
+                out.add("tracestate", tracestate);
+            }
+        }
         if (authorization != null) {
             out.add("Authorization", authorization);
         }

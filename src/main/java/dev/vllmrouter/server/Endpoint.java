@@ -23,6 +23,7 @@ import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
 import dev.vllmrouter.openai.RouterException;
 import dev.vllmrouter.proxy.RequestId;
+import dev.vllmrouter.tracing.RequestSpan;
 
 /**
  * The frame every routed request runs in: resolves the request id (returned as {@code x-request-id} on every answer,
@@ -64,6 +65,10 @@ final class Endpoint {
         HelidonSink sink = new HelidonSink(res, ctx.connections());
         RequestId requestId = ctx.requestIds().resolve(req.headers(), req.path().rawPath());
         res.header(HeaderValues.create(X_REQUEST_ID, requestId.value()));
+        RequestSpan span = ctx.tracing().start(route, req.prologue().method().text(), req.path().rawPath(),
+                name -> req.headers().first(HeaderNames.create(name)).orElse(null));
+        span.requestId(requestId.value());
+        sink.span(span);
         ctx.drain().enter();
         try {
             if (ctx.auth().enabled() && !ctx.auth().allows(access,
@@ -95,6 +100,7 @@ final class Endpoint {
             ctx.metrics().requestDone(route, status, errorType, sink.pd(), end - start);
             requestLog.log(req.prologue().method().text(), route, requestId.value(), sink, status, errorType, start,
                     end);
+            span.end(status);
             ctx.drain().exit();
         }
     }
@@ -137,6 +143,9 @@ final class Endpoint {
     private static void fail(HelidonSink sink, ServerResponse res, RouterException e, RequestId requestId) {
         OpenAiError error = e.error();
         sink.errorType(ErrorTypes.ofRouterStatus(error.status()));
+        if (error.status() >= 500) {
+            sink.span().error(error.message());
+        }
         if (sink.committed()) {
             LOG.log(Level.WARNING, "request {0}: failed after the answer started: {1}", requestId, e.toString());
             return;

@@ -8,6 +8,9 @@ import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerResponse;
 
 import dev.vllmrouter.proxy.ClientSink;
+import dev.vllmrouter.tracing.RequestSpan;
+import dev.vllmrouter.tracing.UpstreamSpan;
+import dev.vllmrouter.worker.Worker;
 
 /** {@link ClientSink} over Helidon's {@link ServerResponse}; remembers the status for metrics. */
 final class HelidonSink implements ClientSink {
@@ -22,6 +25,8 @@ final class HelidonSink implements ClientSink {
     private int attempts;
     private long firstTokenAt;
     private String model;
+    private RequestSpan span = RequestSpan.NOOP;
+    private UpstreamSpan upstream = UpstreamSpan.NOOP;
 
     HelidonSink(ServerResponse res, ClientConnections connections) {
         this.res = res;
@@ -67,18 +72,32 @@ final class HelidonSink implements ClientSink {
     }
 
     @Override
-    public void attempt(String worker) {
+    public UpstreamSpan attempt(Worker worker, int attempt, String phase) {
         if (workers == null) {
-            workers = new StringBuilder(worker);
+            workers = new StringBuilder(worker.id());
         } else {
-            workers.append(',').append(worker);
+            workers.append(',').append(worker.id());
         }
         attempts++;
+        upstream = span.attempt(worker.id(), worker.baseUrl(), attempt, phase);
+        return upstream;
     }
 
     @Override
     public void firstToken() {
-        firstTokenAt = System.nanoTime();
+        if (firstTokenAt == 0) {
+            firstTokenAt = System.nanoTime();
+        }
+        upstream.firstToken();
+    }
+
+    /** The request's trace span ({@link RequestSpan#NOOP} when not traced). */
+    RequestSpan span() {
+        return span;
+    }
+
+    void span(RequestSpan span) {
+        this.span = span;
     }
 
     /** The workers the request's attempts went to, comma-separated, or {@code null}. */
@@ -97,6 +116,7 @@ final class HelidonSink implements ClientSink {
 
     void model(String model) {
         this.model = model;
+        span.model(model);
     }
 
     String model() {

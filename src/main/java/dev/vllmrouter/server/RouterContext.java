@@ -2,6 +2,7 @@ package dev.vllmrouter.server;
 
 import dev.vllmrouter.admission.AdmissionGate;
 import dev.vllmrouter.auth.Authenticator;
+import dev.vllmrouter.tracing.Tracing;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.config.RouterConfig;
 import dev.vllmrouter.health.WorkerWait;
@@ -19,5 +20,5 @@ public record RouterContext(RouterConfig config, WorkerRegistry registry, Forwar
                             ModelCatalog models, FleetCalls fleet, RequestIds requestIds, RouterMetrics metrics,
                             WorkerWait workerWait, WorkerMonitor monitor, Ticker ticker,
                             ClientConnections connections, AdmissionGate admission, Drain drain,
-                            Authenticator auth) {
+                            Authenticator auth, Tracing tracing) {
 }
