@@ -9,20 +9,24 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import dev.vllmrouter.common.RandomSource;
-import dev.vllmrouter.common.Ticker;
-import dev.vllmrouter.common.WorkerUrl;
+import io.kubernetes.client.openapi.ApiClient;
+
 import dev.vllmrouter.admission.AdmissionGate;
 import dev.vllmrouter.auth.Authenticator;
 import dev.vllmrouter.auth.KeyValidator;
+import dev.vllmrouter.common.RandomSource;
+import dev.vllmrouter.common.Ticker;
+import dev.vllmrouter.common.WorkerUrl;
 import dev.vllmrouter.config.ConfigException;
 import dev.vllmrouter.config.HealthConfig;
-import dev.vllmrouter.fault.CircuitBreaker;
-import dev.vllmrouter.fault.CircuitBreakerConfig;
 import dev.vllmrouter.config.PdConfig;
 import dev.vllmrouter.config.PolicyConfig;
 import dev.vllmrouter.config.RouterConfig;
 import dev.vllmrouter.discovery.ZmqDiscovery;
+import dev.vllmrouter.discovery.k8s.DiscoveryListener;
+import dev.vllmrouter.discovery.k8s.KubernetesDiscovery;
+import dev.vllmrouter.fault.CircuitBreaker;
+import dev.vllmrouter.fault.CircuitBreakerConfig;
 import dev.vllmrouter.health.HealthChecker;
 import dev.vllmrouter.health.HealthProbe;
 import dev.vllmrouter.health.WorkerWait;
@@ -33,8 +37,8 @@ import dev.vllmrouter.monitor.WorkerMonitor;
 import dev.vllmrouter.pd.MooncakeBootstrap;
 import dev.vllmrouter.pd.PdForwarder;
 import dev.vllmrouter.policy.CacheAwarePolicy;
-import dev.vllmrouter.policy.Policy;
 import dev.vllmrouter.policy.Policies;
+import dev.vllmrouter.policy.Policy;
 import dev.vllmrouter.policy.PolicyRuntime;
 import dev.vllmrouter.proxy.AnswerRelay;
 import dev.vllmrouter.proxy.FleetCalls;
@@ -44,9 +48,9 @@ import dev.vllmrouter.proxy.ModelCatalog;
 import dev.vllmrouter.proxy.RequestIds;
 import dev.vllmrouter.proxy.Sleeper;
 import dev.vllmrouter.server.Drain;
-import dev.vllmrouter.tracing.Tracing;
 import dev.vllmrouter.server.RouterContext;
 import dev.vllmrouter.server.RouterServer;
+import dev.vllmrouter.tracing.Tracing;
 import dev.vllmrouter.upstream.Deadlines;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.worker.Role;
@@ -76,13 +80,15 @@ public final class RouterApp implements AutoCloseable {
     private final ScheduledExecutorService maintenance;
     private final RouterServer server;
     private ZmqDiscovery discovery;
+    private KubernetesDiscovery kubernetes;
     private final HealthChecker healthChecker;
     private final Drain drain = new Drain();
     private final AdmissionGate admission;
     private final Tracing tracing;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private RouterApp(RouterConfig config) {
+    /** @param kubeClient the Kubernetes API client for {@code --service-discovery}; {@code null}: in-cluster config or KUBECONFIG */
+    private RouterApp(RouterConfig config, ApiClient kubeClient) {
         this.config = config;
         Ticker ticker = Ticker.system();
         RandomSource random = RandomSource.threadLocal();
@@ -149,6 +155,21 @@ public final class RouterApp implements AutoCloseable {
                 }
             }
         }
+        if (config.kubernetes() != null) {
+            try {
+                DiscoveryListener listener = new DiscoveryListener() {
+                    @Override
+                    public void updated(int added, int removed, int workers) {
+                        metrics.discoveryUpdate(added, removed);
+                    }
+                };
+                kubernetes = kubeClient == null ? new KubernetesDiscovery(config.kubernetes(), registry, listener)
+                        : new KubernetesDiscovery(config.kubernetes(), registry, kubeClient, listener);
+            } catch (java.io.IOException e) {
+                throw new ConfigException("--service-discovery: no Kubernetes API access (in-cluster service "
+                        + "account or KUBECONFIG): " + e.getMessage());
+            }
+        }
         monitor = new WorkerMonitor(registry, client, ticker, config.loadCheckInterval(), loadAware);
         HealthConfig hc = config.health();
         healthChecker = new HealthChecker(registry, new HealthProbe(client, hc.endpoint(), hc.timeout()),
@@ -195,9 +216,17 @@ public final class RouterApp implements AutoCloseable {
 
     /** Builds and starts the router; returns once both listeners accept connections. */
     public static RouterApp start(RouterConfig config) {
-        RouterApp app = new RouterApp(config);
+        return start(config, null);
+    }
+
+    /** As {@link #start(RouterConfig)}, with the Kubernetes API client discovery uses (tests: a stand-in server). */
+    public static RouterApp start(RouterConfig config, ApiClient kubeClient) {
+        RouterApp app = new RouterApp(config, kubeClient);
         if (app.discovery != null) {
             app.discovery.start();
+        }
+        if (app.kubernetes != null) {
+            app.kubernetes.start();
         }
         app.monitor.start();
         app.healthChecker.start();
@@ -309,6 +338,9 @@ public final class RouterApp implements AutoCloseable {
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
+        }
+        if (kubernetes != null) {
+            kubernetes.close();
         }
         server.stop();
         tracing.close();

@@ -41,7 +41,7 @@ final class RouterCommand implements Callable<Integer> {
         settings.validateKeys(spec);
         RouterConfig config = RouterConfig.from(options, spec.commandLine().getParseResult(), settings);
         LogSetup.configure(config.logLevel(), config.logDir(), config.logJson());
-        if (config.workers().isEmpty() && !config.isPd()) {
+        if (config.workers().isEmpty() && !config.isPd() && config.kubernetes() == null) {
             LOG.log(Level.WARNING, "no --worker-urls given: add workers with POST /add_worker?url=... "
                     + "(or try 'vllm-router demo' for simulated workers)");
         } else if (!config.workers().isEmpty() || (config.isPd() && !config.pd().prefill().isEmpty())) {

@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Set;
 
 import dev.vllmrouter.common.WorkerUrl;
+import dev.vllmrouter.discovery.k8s.KubernetesDiscoveryConfig;
 import dev.vllmrouter.fault.CircuitBreakerConfig;
 import dev.vllmrouter.fault.RetryConfig;
 import dev.vllmrouter.tracing.TracingConfig;
@@ -55,7 +56,8 @@ public record RouterConfig(
         boolean requestLog,
         Path tlsCertPath,
         Path tlsKeyPath,
-        TracingConfig tracing) {
+        TracingConfig tracing,
+        KubernetesDiscoveryConfig kubernetes) {
 
     /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
     public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
@@ -220,7 +222,8 @@ public record RouterConfig(
                 Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health, admission, retry,
                 breaker, Duration.ofSeconds(o.clientBodyTimeoutSecs), auth(o, settings), cors(o.corsAllowedOrigins),
                 logJson(o.logFormat), o.requestLog, tls(o.tlsCertPath, "--tls-cert-path", o.tlsKeyPath),
-                tls(o.tlsKeyPath, "--tls-key-path", o.tlsCertPath), tracing(o, settings));
+                tls(o.tlsKeyPath, "--tls-key-path", o.tlsCertPath), tracing(o, settings),
+                kubernetes(o));
     }
 
     private static AuthConfig auth(RouterOptions o, SettingsSource settings) {
@@ -259,6 +262,29 @@ public record RouterConfig(
         String admin = o.adminApiKey == null || o.adminApiKey.isBlank() ? null : o.adminApiKey.trim();
         require(o.apiKeyCacheTtlSecs >= 0, "--api-key-cache-ttl-secs: " + o.apiKeyCacheTtlSecs + " (expected >= 0)");
         return new AuthConfig(keys, admin, urls, Duration.ofSeconds(o.apiKeyCacheTtlSecs));
+    }
+
+    /** {@code --service-discovery}: the pods to watch, or {@code null} when discovery is off. */
+    private static KubernetesDiscoveryConfig kubernetes(RouterOptions o) {
+        if (!o.serviceDiscovery) {
+            return null;
+        }
+        if (o.vllmPdDisaggregation) {
+            require(!o.prefillSelector.isEmpty() && !o.decodeSelector.isEmpty(),
+                    "--service-discovery with --vllm-pd-disaggregation: give --prefill-selector and --decode-selector");
+        } else {
+            require(!o.selector.isEmpty(), "--service-discovery: give --selector k=v (the labels of worker pods)");
+        }
+        require(o.serviceDiscoveryPort >= 1 && o.serviceDiscoveryPort <= 65535,
+                "--service-discovery-port: " + o.serviceDiscoveryPort + " (expected 1..65535)");
+        String ns = o.serviceDiscoveryNamespace == null || o.serviceDiscoveryNamespace.isBlank() ? null
+                : o.serviceDiscoveryNamespace.trim();
+        try {
+            return new KubernetesDiscoveryConfig(o.selector, o.prefillSelector, o.decodeSelector,
+                    o.serviceDiscoveryPort, ns, o.vllmPdDisaggregation);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("--service-discovery: " + e.getMessage());
+        }
     }
 
     private static TracingConfig tracing(RouterOptions o, SettingsSource settings) {
@@ -353,8 +379,9 @@ public record RouterConfig(
             require(!connector.equals("mooncake"),
                     "--vllm-discovery-address: not used with --kv-connector mooncake (P2P-NCCL registration)");
         }
-        require(discovery != null || (!prefill.isEmpty() && !decode.isEmpty()),
-                "--vllm-pd-disaggregation: give at least one --prefill and one --decode, or --vllm-discovery-address");
+        require(discovery != null || o.serviceDiscovery || (!prefill.isEmpty() && !decode.isEmpty()),
+                "--vllm-pd-disaggregation: give at least one --prefill and one --decode, --vllm-discovery-address "
+                        + "or --service-discovery");
         return new PdConfig(prefill, decode, stagePolicy("--prefill-policy", o.prefillPolicy, policy),
                 stagePolicy("--decode-policy", o.decodePolicy, policy), connector, discovery);
     }

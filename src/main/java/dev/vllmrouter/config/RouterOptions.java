@@ -159,24 +159,26 @@ public final class RouterOptions {
     public String kvConnector = "nixl";
 
     // ---- Kubernetes discovery
-    @Option(names = "--service-discovery", description = "Discover workers as Kubernetes pods. [not supported yet]")
+    @Option(names = "--service-discovery", description = "Discover workers as Kubernetes pods (Ready and Running, "
+            + "matching --selector, or --prefill-selector/--decode-selector under PD).")
     public boolean serviceDiscovery;
 
-    @Option(names = "--selector", arity = "0..*", split = ",", description = "Pod labels k=v. [not supported yet]")
+    @Option(names = "--selector", arity = "0..*", split = ",", description = "Labels k=v a worker pod carries (all "
+            + "must match; sent to the API server).")
     public Map<String, String> selector = new LinkedHashMap<>();
 
-    @Option(names = "--service-discovery-port", description = "Worker port of discovered pods. [not supported yet]")
+    @Option(names = "--service-discovery-port", description = "Port of the vLLM server in discovered pods.")
     public int serviceDiscoveryPort = 80;
 
-    @Option(names = "--service-discovery-namespace", description = "Namespace to watch. [not supported yet]")
+    @Option(names = "--service-discovery-namespace", description = "Namespace to watch (unset: all namespaces).")
     public String serviceDiscoveryNamespace;
 
     @Option(names = "--prefill-selector", arity = "0..*", split = ",",
-            description = "Prefill pod labels k=v. [not supported yet]")
+            description = "Labels k=v of prefill pods (PD; wins over --decode-selector).")
     public Map<String, String> prefillSelector = new LinkedHashMap<>();
 
     @Option(names = "--decode-selector", arity = "0..*", split = ",",
-            description = "Decode pod labels k=v. [not supported yet]")
+            description = "Labels k=v of decode pods (PD).")
     public Map<String, String> decodeSelector = new LinkedHashMap<>();
 
     // ---- retries, circuit breaker, health
@@ -317,8 +319,6 @@ public final class RouterOptions {
     /** Flags whose feature has not landed; giving one (CLI, environment or file) stops the start. */
     public static final List<String> NOT_SUPPORTED_YET = List.of(
             "--enable-igw", "--history-backend", "--profile",
-            "--service-discovery", "--selector", "--service-discovery-port", "--service-discovery-namespace",
-            "--prefill-selector", "--decode-selector",
             "--wasm-middleware", "--wasm-middleware-sha256", "--wasm-middleware-route",
             "--enable-program-scheduling", "--program-scheduling-config-json");
 }

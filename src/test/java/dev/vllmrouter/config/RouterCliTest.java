@@ -134,13 +134,38 @@ class RouterCliTest {
                 .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --wasm-middleware-route");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--enable-igw"))
                 .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --enable-igw");
-        assertThatThrownBy(() -> RouterCli.parse(Map.of("VLLM_ROUTER_SERVICE_DISCOVERY", "true")))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("not supported yet: --service-discovery");
+        assertThatThrownBy(() -> RouterCli.parse(Map.of("VLLM_ROUTER_ENABLE_PROGRAM_SCHEDULING", "true")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("not supported yet: --enable-program-scheduling");
         Path file = dir.resolve("c.yaml");
         Files.writeString(file, "enable-igw: true\n");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--config", file.toString()))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("not supported yet: --enable-igw");
+    }
+
+    @Test
+    void kubernetesDiscoveryNeedsSelectorsAndValidLabels() {
+        assertThat(RouterCli.parse(NO_ENV).kubernetes()).isNull();
+        assertThatThrownBy(() -> RouterCli.parse(Map.of("VLLM_ROUTER_SERVICE_DISCOVERY", "true")))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("--service-discovery: give --selector");
+        var k8s = RouterCli.parse(NO_ENV, "--service-discovery", "--selector", "app=vllm", "tier=gpu",
+                "--service-discovery-port", "8000", "--service-discovery-namespace", "llm").kubernetes();
+        assertThat(k8s.selector()).containsEntry("app", "vllm").containsEntry("tier", "gpu").hasSize(2);
+        assertThat(k8s.port()).isEqualTo(8000);
+        assertThat(k8s.namespace()).isEqualTo("llm");
+        assertThat(k8s.pdMode()).isFalse();
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--service-discovery", "--selector", "app=bad value"))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("--service-discovery:");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--service-discovery",
+                "--prefill-selector", "role=prefill"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--decode-selector");
+        var pd = RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--service-discovery",
+                "--prefill-selector", "role=prefill", "--decode-selector", "role=decode").kubernetes();
+        assertThat(pd.pdMode()).isTrue();
+        assertThat(pd.prefillSelector()).containsExactly(Map.entry("role", "prefill"));
+        assertThat(pd.decodeSelector()).containsExactly(Map.entry("role", "decode"));
+        assertThat(pd.namespace()).isNull();
     }
 
     @Test
