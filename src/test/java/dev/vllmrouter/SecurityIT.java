@@ -10,6 +10,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.sun.net.httpserver.HttpServer;
@@ -43,6 +44,8 @@ class SecurityIT {
             assertThat(fleet.get("/health").statusCode()).isEqualTo(200);
             assertThat(fleet.get("/readiness").statusCode()).isEqualTo(200);
             assertThat(fleet.get("/liveness").statusCode()).isEqualTo(200);
+            assertThat(fleet.get("/health_generate").statusCode()).as("a probe path, passed to a worker (vLLM: 404)")
+                    .isEqualTo(404);
             assertThat(fleet.get("/v1/models").statusCode()).isEqualTo(401);
             assertThat(fleet.get("/list_workers").statusCode()).as("no admin key: admin routes take client keys")
                     .isEqualTo(401);
@@ -67,6 +70,14 @@ class SecurityIT {
             assertThat(ok.statusCode()).isEqualTo(200);
             assertThat(fleet.send(HttpRequest.newBuilder(URI.create(fleet.url("/add_worker?url=http://127.0.0.1:1")))
                     .POST(HttpRequest.BodyPublishers.noBody()).build()).statusCode()).isEqualTo(401);
+            // vLLM's own state-changing routes, reached through the transparent proxy, are admin routes too
+            for (String path : List.of("/reset_prefix_cache", "/v1/load_lora_adapter", "/sleep")) {
+                assertThat(fleet.send(HttpRequest.newBuilder(URI.create(fleet.url(path)))
+                        .POST(HttpRequest.BodyPublishers.noBody()).build()).statusCode()).as(path).isEqualTo(401);
+            }
+            assertThat(fleet.send(HttpRequest.newBuilder(URI.create(fleet.url("/reset_prefix_cache")))
+                    .header("Authorization", "Bearer adm").POST(HttpRequest.BodyPublishers.noBody()).build())
+                    .statusCode()).as("the admin key passes them to the worker").isEqualTo(200);
         }
         try (Fleet fleet = Fleet.start(1, "--admin-api-key", "adm", "--client-api-keys", "k1")) {
             assertThat(get(fleet, "/list_workers", "Bearer k1").statusCode()).as("a client key is not an admin key")

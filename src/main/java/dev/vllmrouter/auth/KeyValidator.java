@@ -14,12 +14,18 @@ import dev.vllmrouter.common.Ticker;
 /**
  * Asks external services whether a client's key is valid (vllm-router's {@code --api-key-validation-urls}): each URL
  * in turn gets {@code GET} with the key as {@code Authorization: Bearer}; the first 200 makes it valid; a service
- * that cannot be reached is skipped; none saying 200 makes it invalid.
- * <p>Answers are cached by the SHA-256 of the key (the key itself is not kept): valid ones for the TTL, invalid ones
- * for at most {@value #INVALID_TTL_SECONDS} s so a key issued a moment ago works soon. vllm-router caches every answer
- * forever, unbounded: a revoked key stays valid until restart, and random keys grow memory without end. Here the
- * cache holds at most {@value #MAX_ENTRIES} entries; when full, expired entries are dropped, and if that is not
- * enough the cache starts over. Thread-safe; two requests with the same new key may both ask the services.
+ * that cannot be reached is skipped; an answer other than 200 from at least one service, and 200 from none, makes it
+ * invalid.
+ * <p>Answers are cached by the SHA-256 of the key (the key itself is not kept), in two maps of at most
+ * {@value #MAX_ENTRIES} entries each: accepted keys for the TTL, refused ones for at most
+ * {@value #INVALID_TTL_SECONDS} s so a key issued a moment ago works soon. Refusals live apart so that a flood of
+ * random keys can only evict other refusals, never the accepted keys of real clients. When a map is full its
+ * expired entries are dropped, and if that is not enough it starts over.
+ * <p>When no service can be reached at all, nothing is cached (an outage must not turn into 30 s of refusals), and
+ * a key accepted before stays accepted for up to one more TTL after its entry expired ("stale while unreachable"),
+ * re-checked every {@value #INVALID_TTL_SECONDS} s; a key never seen is refused.
+ * <p>vllm-router caches every answer forever, unbounded: a revoked key stays valid until restart, and random keys
+ * grow memory without end. Thread-safe; two requests with the same new key may both ask the services.
  */
 public final class KeyValidator {
     static final int MAX_ENTRIES = 10_000;
@@ -32,7 +38,10 @@ public final class KeyValidator {
         int status(String url, String bearerToken);
     }
 
-    private record Entry(boolean valid, long expiresAt) {
+    private enum Answer { VALID, INVALID, UNREACHABLE }
+
+    /** @param staleUntil accepted keys only: how long the entry may still be used while no service answers */
+    private record Entry(long expiresAt, long staleUntil) {
     }
 
     private final List<String> urls;
@@ -40,7 +49,8 @@ public final class KeyValidator {
     private final Ticker ticker;
     private final long validTtlNanos;
     private final long invalidTtlNanos;
-    private final ConcurrentHashMap<String, Entry> cache = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Entry> accepted = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Entry> refused = new ConcurrentHashMap<>();
 
     public KeyValidator(List<String> urls, Duration ttl, Probe probe, Ticker ticker) {
         this.urls = List.copyOf(urls);
@@ -53,32 +63,60 @@ public final class KeyValidator {
     public boolean valid(String token) {
         String id = sha256(token);
         long now = ticker.nanos();
-        Entry cached = cache.get(id);
-        if (cached != null && now - cached.expiresAt < 0) {
-            return cached.valid;
+        Entry ok = accepted.get(id);
+        if (ok != null && now - ok.expiresAt < 0) {
+            return true;
         }
-        boolean valid = ask(token);
-        if (cache.size() >= MAX_ENTRIES) {
-            cache.values().removeIf(e -> now - e.expiresAt >= 0);
-            if (cache.size() >= MAX_ENTRIES) {
-                cache.clear();
+        Entry no = refused.get(id);
+        if (no != null && now - no.expiresAt < 0) {
+            return false;
+        }
+        switch (ask(token)) {
+            case VALID -> {
+                refused.remove(id);
+                put(accepted, id, new Entry(now + validTtlNanos, now + 2 * validTtlNanos), now);
+                return true;
+            }
+            case INVALID -> {
+                accepted.remove(id);
+                put(refused, id, new Entry(now + invalidTtlNanos, now), now);
+                return false;
+            }
+            default -> {
+                if (ok != null && now - ok.staleUntil < 0) {
+                    long next = now + invalidTtlNanos;
+                    accepted.put(id, new Entry(next - ok.staleUntil < 0 ? next : ok.staleUntil, ok.staleUntil));
+                    return true;
+                }
+                return false;
             }
         }
-        cache.put(id, new Entry(valid, now + (valid ? validTtlNanos : invalidTtlNanos)));
-        return valid;
     }
 
-    private boolean ask(String token) {
+    private static void put(ConcurrentHashMap<String, Entry> map, String id, Entry entry, long now) {
+        if (map.size() >= MAX_ENTRIES) {
+            map.values().removeIf(e -> now - Math.max(e.expiresAt, e.staleUntil) >= 0);
+            if (map.size() >= MAX_ENTRIES) {
+                map.clear();
+            }
+        }
+        map.put(id, entry);
+    }
+
+    private Answer ask(String token) {
+        boolean answered = false;
         for (String url : urls) {
             int status = probe.status(url, token);
             if (status == 200) {
-                return true;
+                return Answer.VALID;
             }
             if (status < 0) {
                 LOG.log(Level.WARNING, "API key validation service {0} could not be reached", url);
+            } else {
+                answered = true;
             }
         }
-        return false;
+        return answered ? Answer.INVALID : Answer.UNREACHABLE;
     }
 
     /** A probe over the JDK's HTTP client: {@code GET url} with the token, {@code timeout} per call. */
@@ -98,9 +136,9 @@ public final class KeyValidator {
         };
     }
 
-    /** Entries in the cache now (for tests). */
+    /** Entries in the cache now, accepted and refused (for tests). */
     int cached() {
-        return cache.size();
+        return accepted.size() + refused.size();
     }
 
     private static String sha256(String token) {

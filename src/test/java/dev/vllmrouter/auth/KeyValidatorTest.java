@@ -14,10 +14,13 @@ import dev.vllmrouter.config.AuthConfig;
 class KeyValidatorTest {
     private final AtomicLong now = new AtomicLong();
     private final AtomicInteger calls = new AtomicInteger();
-    private final KeyValidator validator = new KeyValidator(List.of("http://v/1"), Duration.ofSeconds(300),
-            (url, token) -> {
-                calls.incrementAndGet();
-                return token.startsWith("good") ? 200 : 401;
+    private volatile boolean down;
+    private final KeyValidator validator = new KeyValidator(List.of("http://v/1", "http://v/2"),
+            Duration.ofSeconds(300), (url, token) -> {
+                if (url.endsWith("/1")) {
+                    calls.incrementAndGet(); // validations asked, counted once each
+                }
+                return down ? -1 : token.startsWith("good") ? 200 : 401;
             }, now::get);
 
     @Test
@@ -45,6 +48,32 @@ class KeyValidatorTest {
             validator.valid("bad-" + i);
         }
         assertThat(validator.cached()).isLessThanOrEqualTo(KeyValidator.MAX_ENTRIES);
+    }
+
+    @Test
+    void aFloodOfRefusedKeysCannotEvictAcceptedOnes() {
+        assertThat(validator.valid("good-client")).isTrue();
+        for (int i = 0; i < KeyValidator.MAX_ENTRIES + 50; i++) {
+            validator.valid("bad-" + i);
+        }
+        int before = calls.get();
+        assertThat(validator.valid("good-client")).isTrue();
+        assertThat(calls.get()).as("still cached").isEqualTo(before);
+    }
+
+    @Test
+    void anOutageCachesNoRefusalAndKeepsRecentlyAcceptedKeys() {
+        assertThat(validator.valid("good-old")).isTrue();
+        now.addAndGet(Duration.ofSeconds(301).toNanos()); // its entry expired ...
+        down = true; // ... while no validation service can be reached
+        assertThat(validator.valid("good-old")).as("stale while unreachable").isTrue();
+        assertThat(validator.valid("good-new")).as("never seen: refused").isFalse();
+        down = false;
+        assertThat(validator.valid("good-new")).as("the outage was not cached as a refusal").isTrue();
+
+        down = true;
+        now.addAndGet(Duration.ofSeconds(300).toNanos()); // more than one TTL past good-old's expiry
+        assertThat(validator.valid("good-old")).as("stale for one TTL at most").isFalse();
     }
 
     @Test

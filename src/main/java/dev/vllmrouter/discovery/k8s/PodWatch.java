@@ -35,9 +35,11 @@ import dev.vllmrouter.worker.WorkerSpec;
  *       server ends each watch after {@code timeoutSeconds}; one that carried events is resumed at once, one that
  *       carried none after the initial backoff (so a server that hangs up at once is not hammered);</li>
  *   <li>410 Gone (the version has left the server's history, as an HTTP status or as a watch ERROR event): relist
- *       at once; a second 410 in a row backs off like any other failure;</li>
+ *       at once, whatever failures came before; a second 410 in a row (no watch ended normally in between) backs
+ *       off like a failure;</li>
  *   <li>any other failure (connection, timeout, 5xx, 403...): wait {@link ReconnectBackoff} (1 s doubling to 300 s),
- *       then resume from the last resourceVersion; the count of failures restarts at the next event received.</li>
+ *       then resume from the last resourceVersion; the count of failures restarts at the next successful list or
+ *       accepted watch, so the next outage starts again from 1 s.</li>
  * </ol>
  * Invariant: after each change the consumer gets the complete view ({@code uid -> worker}) this watch believes in;
  * a relist replaces it whole, so a pod deleted while the watch was down cannot linger. Pods are keyed by UID, and
@@ -94,7 +96,8 @@ final class PodWatch implements Runnable {
     private final Consumer<Map<String, Discovered>> onView;
     private final Map<String, Discovered> view = new HashMap<>(); // uid -> worker; loop thread only
     private String resourceVersion; // null: list first; loop thread only
-    private int failures; // consecutive, since the last event; loop thread only
+    private int failures; // consecutive failed requests, since the last successful list or watch; loop thread only
+    private int gones; // consecutive 410s, since the last watch that ended normally; loop thread only
     private volatile Call inFlight;
     private volatile boolean closed;
 
@@ -136,9 +139,9 @@ final class PodWatch implements Runnable {
                 }
             } catch (Gone e) {
                 resourceVersion = null;
-                failures++;
-                if (failures > 1) {
-                    retry(e, tuning.backoff().delay(failures - 1));
+                gones++;
+                if (gones > 1) {
+                    retry(e, tuning.backoff().delay(gones - 1));
                 } else {
                     LOG.log(Level.INFO, "kubernetes discovery: {0}: {1}; listing again", describe(), e.getMessage());
                 }
@@ -189,6 +192,7 @@ final class PodWatch implements Runnable {
         view.clear();
         view.putAll(fresh);
         resourceVersion = version;
+        failures = 0; // the server answers again: the next failure starts the backoff from the beginning
         LOG.log(Level.DEBUG, "kubernetes discovery: listed {0}: {1} workers at resourceVersion {2}",
                 describe(), view.size(), version);
         onView.accept(Map.copyOf(view));
@@ -200,15 +204,16 @@ final class PodWatch implements Runnable {
         try (Response response = execute(watchHttp, call(true, null));
              BufferedReader lines = new BufferedReader(
                      new InputStreamReader(response.body().byteStream(), StandardCharsets.UTF_8))) {
+            failures = 0; // a watch was accepted (a 410 still counts in gones)
             String line;
             while ((line = lines.readLine()) != null) {
                 if (!line.isBlank()) {
                     apply(JSON.readTree(line));
                     any = true;
-                    failures = 0;
                 }
             }
         }
+        gones = 0;
         return any;
     }
 

@@ -240,6 +240,47 @@ class KubernetesDiscoveryTest {
     }
 
     @Test
+    void aGoneAfterAnOutageRelistsAtOnce() {
+        FakePod a = FakePod.ready("vllm-a", "10.0.0.1", "app", "vllm");
+        api.put(a);
+        start(KubernetesDiscoveryConfig.regular(VLLM, 8000, "default"));
+        awaitWorkers("http://10.0.0.1:8000");
+        eventually().until(() -> api.openWatches() == 1);
+
+        sleeper.hold();
+        api.failNext(500, 3); // the API server is down for a while ...
+        api.dropWatches();
+        eventually().until(() -> sleeper.pauses().size() == 1);
+        api.compact(() -> { // ... and comes back without the version discovery last saw
+            api.delete(a.uid());
+            api.put(FakePod.ready("vllm-c", "10.0.0.3", "app", "vllm"));
+        });
+        sleeper.release();
+
+        awaitWorkers("http://10.0.0.3:8000");
+        assertThat(sleeper.pauses()).as("the empty watch, three failures, then no pause before the relist")
+                .containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(2),
+                        Duration.ofSeconds(4));
+        assertThat(api.lists()).hasSize(2);
+    }
+
+    @Test
+    void aRecoveredServerResetsTheBackoff() {
+        api.put(FakePod.ready("vllm-a", "10.0.0.1", "app", "vllm"));
+        api.failNext(500, 6);
+        start(KubernetesDiscoveryConfig.regular(VLLM, 8000, "default"));
+        awaitWorkers("http://10.0.0.1:8000");
+        eventually().until(() -> api.openWatches() == 1);
+        assertThat(sleeper.pauses()).hasSize(6).last().isEqualTo(Duration.ofSeconds(32));
+
+        api.failNext(500, 1); // one blip on a quiet cluster (the watch carried no event)
+        api.dropWatches();
+        eventually().until(() -> api.openWatches() == 1 && sleeper.pauses().size() == 8);
+        assertThat(sleeper.pauses().subList(6, 8)).as("the empty watch, then a first failure again")
+                .containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(1));
+    }
+
+    @Test
     void listsArePaged() {
         for (int i = 0; i < 5; i++) {
             api.put(FakePod.ready("vllm-" + i, "10.0.0." + (i + 1), "app", "vllm"));
