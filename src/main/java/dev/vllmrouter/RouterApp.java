@@ -54,6 +54,7 @@ import dev.vllmrouter.tracing.Tracing;
 import dev.vllmrouter.upstream.Deadlines;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.worker.Role;
+import dev.vllmrouter.worker.Worker;
 import dev.vllmrouter.worker.WorkerRegistry;
 import dev.vllmrouter.worker.WorkerSpec;
 
@@ -186,6 +187,7 @@ public final class RouterApp implements AutoCloseable {
         }
         admission = new AdmissionGate(config.admission().maxConcurrentRequests(), config.admission().queueSize(),
                 config.admission().queueTimeout(), ticker);
+        prometheus.liveWorkers(() -> registry.snapshot().workers().stream().map(Worker::id).toList());
         prometheus.addScrapeSection(new FleetGauges(registry::snapshot, admission,
                 cacheAware.isEmpty() ? null : id -> cacheAware.stream().mapToLong(p -> p.treeChars(id)).sum()));
         RouterContext ctx = new RouterContext(config, registry, forwarder, pdForwarder, models, fleet,

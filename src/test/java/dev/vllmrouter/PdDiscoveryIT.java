@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -68,12 +69,21 @@ class PdDiscoveryIT {
             byte[] pMsg = registration("P", "127.0.0.1:" + prefill.port(), pZmq);
             byte[] dMsg = registration("D", "127.0.0.1:" + decode.port(), dZmq);
             // periodic heartbeats, as vLLM sends every few seconds (faster here; sockets used by the pinger only)
+            AtomicReference<Throwable> pingFailed = new AtomicReference<>(); // a throwing task would stop silently
             pinger.scheduleAtFixedRate(() -> {
-                pSocket.send(pMsg, 0);
-                dSocket.send(dMsg, 0);
+                try {
+                    pSocket.send(pMsg, 0);
+                    dSocket.send(dMsg, 0);
+                } catch (RuntimeException e) {
+                    pingFailed.compareAndSet(null, e);
+                }
             }, 0, 500, TimeUnit.MILLISECONDS);
 
-            await().atMost(Duration.ofSeconds(10)).until(() -> readiness(router).path("status").asText().equals("ready"));
+            // the readiness body (counts per role) is in the failure message if registration never lands
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                assertThat(pingFailed.get()).as("heartbeats").isNull();
+                assertThat(readiness(router).toString()).contains("\"status\":\"ready\"");
+            });
             HttpResponse<String> res = HTTP.send(HttpRequest.newBuilder(URI.create(router.url() + "/v1/completions"))
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"demo\",\"prompt\":\"x\",\"max_tokens\":2}"))

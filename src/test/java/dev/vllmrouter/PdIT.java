@@ -189,6 +189,8 @@ class PdIT {
             assertThat(res.statusCode()).isEqualTo(502);
             assertThat(JSON.readTree(res.body()).path("error").path("message").asText()).startsWith("Prefill failed");
             assertThat(fleet.posts(fleet.decode)).as("no decode without a prefill").hasSize(4);
+            assertThat(dev.vllmrouter.testing.Scrape.from(fleet.router.metricsPort())
+                    .value("vllm_router_retries_exhausted_total{route=\"/v1/chat/completions\"}")).isEqualTo(1);
         }
     }
 

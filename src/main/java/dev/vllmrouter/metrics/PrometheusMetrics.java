@@ -1,6 +1,7 @@
 package dev.vllmrouter.metrics;
 
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -12,6 +13,7 @@ import java.util.function.Supplier;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -24,6 +26,10 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
  * rendered at scrape time by the {@linkplain #addScrapeSection sections} added by the wiring, so a removed worker's
  * series disappear with it. docs/metrics.md lists every name.
  * <p>Meters are looked up once per label combination and cached; recording is a map look-up and an atomic add.
+ * <p>Event series labelled by {@code worker} (decisions, circuit transitions, time to first token, ...) are dropped
+ * at the first scrape after their worker left the registry ({@link #liveWorkers}), so a fleet whose workers come and
+ * go (Kubernetes rollouts, P2P-NCCL registrations) does not grow the registry and the scrape without end. A request
+ * still running on a removed worker may record once more; that series goes at the next scrape.
  */
 public final class PrometheusMetrics implements RouterMetrics {
     /** vllm-router's buckets for every {@code *_duration_seconds} histogram (also used for time to first token). */
@@ -51,6 +57,7 @@ public final class PrometheusMetrics implements RouterMetrics {
     private final Counter embeddings;
     private final AtomicInteger discoveryAdded = new AtomicInteger();
     private final AtomicInteger discoveryRemoved = new AtomicInteger();
+    private volatile Supplier<? extends Collection<String>> liveWorkers;
 
     public PrometheusMetrics() {
         generateDuration = histogram("vllm_router_generate_duration",
@@ -200,13 +207,33 @@ public final class PrometheusMetrics implements RouterMetrics {
         discoveryRemoved.set(removed);
     }
 
+    /** The ids of the registered workers now: series of any other worker are dropped at scrape time. */
+    public void liveWorkers(Supplier<? extends Collection<String>> ids) {
+        this.liveWorkers = ids;
+    }
+
     @Override
     public String scrape() {
+        Supplier<? extends Collection<String>> live = liveWorkers;
+        if (live != null) {
+            forgetWorkersExcept(Set.copyOf(live.get()));
+        }
         StringBuilder out = new StringBuilder(registry.scrape());
         for (Supplier<CharSequence> section : sections) {
             out.append(section.get());
         }
         return out.toString();
+    }
+
+    private void forgetWorkersExcept(Set<String> live) {
+        for (Meter meter : registry.getMeters()) {
+            String worker = meter.getId().getTag("worker");
+            if (worker != null && !live.contains(worker)) {
+                counters.values().remove(meter);
+                timers.values().remove(meter);
+                registry.remove(meter);
+            }
+        }
     }
 
     private RouteMeters routeMeters(String counterName, String counterHelp, String timerName, String timerHelp,

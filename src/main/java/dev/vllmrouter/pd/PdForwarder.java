@@ -189,6 +189,10 @@ public final class PdForwarder {
                 lastFailure = result.failure;
                 LOG.log(Level.WARNING, "request {0}: prefill on {1} failed: {2}", req.requestId(), pw.id(),
                         result.failure);
+                if (attempt.number() >= retry.maxAttempts() || !prefillPolicy.untriedLeft(model, attempt.next(pw))) {
+                    metrics.retriesExhausted(req.route()); // no backoff for a retry that will not happen
+                    throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + lastFailure);
+                }
                 Duration wait = backoff.delay(attempt.number() - 1);
                 metrics.retry(req.route(), attempt.number(), wait.toNanos());
                 sleeper.pause(wait, deadline, ticker);
@@ -289,6 +293,11 @@ public final class PdForwarder {
                 lastFailure = e;
                 if (dw.zmqAddress() != null) {
                     break; // P2P-NCCL: the KV cache went to this decode worker; no other can take over
+                }
+                if (attempt.number() >= retry.maxAttempts()
+                        || !decodePolicy.untriedLeft(req.facts().model(), attempt.next(dw))) {
+                    metrics.retriesExhausted(req.route());
+                    break;
                 }
                 Duration wait = backoff.delay(attempt.number() - 1);
                 metrics.retry(req.route(), attempt.number(), wait.toNanos());

@@ -17,7 +17,8 @@ import dev.vllmrouter.common.Ticker;
 /**
  * Decouples ended spans from their export: request threads put spans in a bounded queue (default
  * {@value #DEFAULT_CAPACITY}), one daemon thread takes them out and exports a batch when it has
- * {@value #DEFAULT_MAX_BATCH} or when {@link #DEFAULT_INTERVAL} has passed since the last export.
+ * {@value #DEFAULT_MAX_BATCH} or when {@link #DEFAULT_INTERVAL} has passed since the last export (a span arriving
+ * after an idle interval goes at once).
  * <p>Invariant: {@link #accept} never blocks and never throws. A full queue (collector slow or down) drops the span
  * and counts it ({@link #dropped()}); a failed export drops its batch, is counted ({@link #failedBatches()}) and is
  * logged at most once per {@link #LOG_EVERY}. Tracing is best effort; it must never slow or fail a request.
@@ -114,13 +115,16 @@ final class BatchSpanProcessor implements Consumer<SpanData>, AutoCloseable {
         try {
             while (!closed) {
                 long wait = nextFlush - ticker.nanos();
-                SpanData first = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : null;
+                // the interval is over but nothing is waiting: block for the next span, which then goes at once
+                long timeout = wait > 0 ? wait : batch.isEmpty() ? intervalNanos : 0;
+                SpanData first = timeout > 0 ? queue.poll(timeout, TimeUnit.NANOSECONDS) : null;
                 if (first != null) {
                     batch.add(first);
                 }
                 queue.drainTo(batch, maxBatch - batch.size());
                 batch.removeIf(span -> span == WAKE_UP); // one per close() call
-                if (batch.size() >= maxBatch || ticker.nanos() - nextFlush >= 0) {
+                // an empty batch never restarts the interval: a span taken just after the check is not held back
+                if (batch.size() >= maxBatch || !batch.isEmpty() && ticker.nanos() - nextFlush >= 0) {
                     export(batch);
                     nextFlush = ticker.nanos() + intervalNanos;
                 }

@@ -176,8 +176,9 @@ public final class WorkerRegistry {
 
     /**
      * Makes the workers added by {@code source} exactly {@code desired} (discovery publishes its full view): adds the
-     * new ones, removes the ones it no longer lists, keeps the others (and their counters) untouched. A worker added by
-     * another source is never removed here. One snapshot for the whole change.
+     * new ones, removes the ones it no longer lists, keeps the others (and their counters) untouched. A worker whose
+     * role, bootstrap port or ZeroMQ address changed is replaced by a fresh one. A worker added by another source is
+     * never removed here. One snapshot for the whole change: no snapshot ever lacks a worker that is only replaced.
      *
      * @return how many workers were added and removed
      */
@@ -195,7 +196,7 @@ public final class WorkerRegistry {
                 Worker w = it.next();
                 WorkerSpec want = wanted.get(w.id());
                 boolean mine = source.equals(sourceOf.get(w.id()));
-                if (mine && (want == null || want.role() != w.role()
+                if (mine && (want == null || want.role() != w.role() || want.bootstrapPort() != w.bootstrapPort()
                         || !java.util.Objects.equals(want.zmqAddress(), w.zmqAddress()))) {
                     it.remove();
                     sourceOf.remove(w.id());

@@ -71,6 +71,24 @@ class BatchSpanProcessorTest {
     }
 
     @Test
+    void aSpanAfterAnIdleIntervalGoesAtOnce() throws Exception {
+        RecordingExporter exporter = new RecordingExporter();
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicLong now = new AtomicLong();
+        BatchSpanProcessor processor = new BatchSpanProcessor(exporter, 100, 512, Duration.ofNanos(1_000), () -> {
+            reads.incrementAndGet();
+            return now.get();
+        });
+        now.set(5_000); // the interval is over while nothing is queued ...
+        int seen = reads.get();
+        org.awaitility.Awaitility.await().atMost(WAIT).until(() -> reads.get() > seen + 4); // ... and seen idle
+
+        processor.accept(Spans.server(1)); // the clock does not move: only "at once" can export it
+        assertThat(exporter.next()).extracting(SpanData::spanId).containsExactly(id(1));
+        processor.close(WAIT);
+    }
+
+    @Test
     void aFullQueueDropsAndCountsWithoutBlockingTheCaller() throws Exception {
         CountDownLatch exporting = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);

@@ -12,8 +12,8 @@ public interface DiscoveryListener {
 
     /**
      * The discovered set changed and was handed to the registry: {@code added} workers joined, {@code removed}
-     * left, {@code workers} are discovered now. Counted per pod URL, before data-parallel expansion; a worker whose
-     * role changed counts as removed and added. Meant for {@code vllm_router_discovery_updates_total} (+1 per call)
+     * left (registry workers, so each data-parallel rank counts, as with ZeroMQ discovery; a worker whose role or
+     * bootstrap port changed counts as removed and added), {@code workers} pods are discovered now. Meant for {@code vllm_router_discovery_updates_total} (+1 per call)
      * and {@code vllm_router_discovery_workers_added/removed}.
      */
     default void updated(int added, int removed, int workers) {

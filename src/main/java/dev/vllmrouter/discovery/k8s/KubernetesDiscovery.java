@@ -148,14 +148,10 @@ public final class KubernetesDiscovery implements AutoCloseable {
                 published = desired; // only pod names behind unchanged URLs may differ
                 return;
             }
-            List<WorkerSpec> specs = desired.values().stream().map(PodWatch.Discovered::spec).toList();
-            if (changedInPlace(added, removed)) {
-                // the registry keeps a worker whose URL and role are unchanged, so a new bootstrap port (an
-                // annotation added after the pod started) takes a remove-then-add to reach it
-                registry.reconcile(SOURCE, specs.stream().filter(s -> !published.containsKey(s.url().id())
-                        || published.get(s.url().id()).spec().equals(s)).toList());
-            }
-            registry.reconcile(SOURCE, specs);
+            // one reconcile: a worker whose bootstrap port changed (an annotation added after the pod started) is
+            // replaced within the same snapshot, never missing from one
+            WorkerRegistry.Change change = registry.reconcile(SOURCE,
+                    desired.values().stream().map(PodWatch.Discovered::spec).toList());
             published = desired;
             for (PodWatch.Discovered d : removed) {
                 LOG.log(Level.INFO, "kubernetes discovery: removed {0} worker {1} (pod {2})", d.spec().role().label(),
@@ -167,7 +163,7 @@ public final class KubernetesDiscovery implements AutoCloseable {
                         d.spec().bootstrapPort() > 0 ? ", bootstrap port " + d.spec().bootstrapPort() : "");
             }
             try {
-                listener.updated(added.size(), removed.size(), desired.size());
+                listener.updated(change.added(), change.removed(), desired.size());
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, "discovery listener failed: " + e);
             }
@@ -177,17 +173,6 @@ public final class KubernetesDiscovery implements AutoCloseable {
     }
 
     /** Whether some URL stays with the same role but a different spec (only the bootstrap port can differ then). */
-    private static boolean changedInPlace(List<PodWatch.Discovered> added, List<PodWatch.Discovered> removed) {
-        for (PodWatch.Discovered a : added) {
-            for (PodWatch.Discovered r : removed) {
-                if (a.spec().url().equals(r.spec().url()) && a.spec().role() == r.spec().role()) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
     /** Stops the watches and waits briefly for their threads; the discovered workers stay registered. */
     @Override
     public void close() {
