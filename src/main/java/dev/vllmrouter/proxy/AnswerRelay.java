@@ -74,7 +74,7 @@ public final class AnswerRelay {
                 }
             } else {
                 // a plain body follows its head at once (vLLM answers when done); each read is bounded by the
-                // socket timeout, itself no longer than what was left of the total when the request was sent
+                // read timeout, itself no longer than what was left of the total when the request was sent
                 relayBody(req, sink, worker, lease, up, status, bodyRewrite);
             }
         }

@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
@@ -18,6 +19,8 @@ import javax.net.ssl.SSLSocketFactory;
  * the response head is parsed without per-byte calls and body bytes are handed out as soon as they arrive. Used by
  * one request at a time; {@link #close()} may come from another thread (the deadline watchdog) and makes a blocked
  * read fail at once.
+ * <p>Reads have no socket timeout: each publishes its deadline for the {@link ReadWatchdog}, which closes the
+ * connection when a read overstays it; such a read then throws {@link SocketTimeoutException}.
  */
 final class Connection {
     private static final int BUFFER = 16 * 1024;
@@ -32,15 +35,27 @@ final class Connection {
     private long received;      // bytes read since the current request was written
     private int requests;       // requests sent on this connection
     private long idleSince;     // ticker time when it was last returned to the pool
+    private long readTimeoutNanos = MAX_READ_TIMEOUT.toNanos();
+    private final ReadWatchdog watchdog;
+    private volatile long readDeadline; // ticker time the read in progress must end by; 0 = no read in progress
+    private volatile boolean expired;   // closed by the watchdog
 
-    private Connection(Origin origin, Socket socket) throws IOException {
+    private static final Duration MAX_READ_TIMEOUT = Duration.ofDays(365);
+
+    private Connection(Origin origin, Socket socket, ReadWatchdog watchdog) throws IOException {
         this.origin = origin;
         this.socket = socket;
         this.in = socket.getInputStream();
         this.out = socket.getOutputStream();
+        this.watchdog = watchdog;
+        watchdog.watch(this);
     }
 
     static Connection open(Origin origin, Duration connectTimeout) throws IOException {
+        return open(origin, connectTimeout, ReadWatchdog.SHARED);
+    }
+
+    static Connection open(Origin origin, Duration connectTimeout, ReadWatchdog watchdog) throws IOException {
         Socket socket = new Socket();
         try {
             socket.setTcpNoDelay(true);
@@ -54,9 +69,10 @@ final class Connection {
                 ssl.setSSLParameters(params);
                 ssl.setSoTimeout((int) Math.max(1, connectTimeout.toMillis()));
                 ssl.startHandshake();
-                return new Connection(origin, ssl);
+                ssl.setSoTimeout(0); // from here on the watchdog times reads
+                return new Connection(origin, ssl, watchdog);
             }
-            return new Connection(origin, socket);
+            return new Connection(origin, socket, watchdog);
         } catch (IOException | RuntimeException e) {
             socket.close();
             throw e;
@@ -84,7 +100,8 @@ final class Connection {
     void send(byte[] head, byte[] body, Duration readTimeout) throws IOException {
         requests++;
         received = 0;
-        socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, readTimeout.toMillis())));
+        Duration t = readTimeout.compareTo(MAX_READ_TIMEOUT) > 0 ? MAX_READ_TIMEOUT : readTimeout;
+        readTimeoutNanos = Math.max(1_000_000L, t.toNanos());
         if (body != null && body.length > 0 && body.length <= 16 * 1024) {
             // one write: no second segment waiting on an ACK
             byte[] all = new byte[head.length + body.length];
@@ -110,7 +127,7 @@ final class Connection {
         if (pos < limit) {
             return true;
         }
-        int n = in.read(buf, 0, buf.length);
+        int n = socketRead(buf, 0, buf.length);
         if (n < 0) {
             return false;
         }
@@ -157,7 +174,7 @@ final class Connection {
         if (pos >= limit) {
             if (len >= buf.length) {
                 // large reads bypass the buffer
-                int n = in.read(b, off, len);
+                int n = socketRead(b, off, len);
                 if (n > 0) {
                     received += n;
                 }
@@ -171,6 +188,39 @@ final class Connection {
         System.arraycopy(buf, pos, b, off, n);
         pos += n;
         return n;
+    }
+
+    /** One read from the socket, under the watchdog's eye. */
+    private int socketRead(byte[] b, int off, int len) throws IOException {
+        long deadline = watchdog.ticker().nanos() + readTimeoutNanos;
+        readDeadline = deadline == 0 ? 1 : deadline;
+        try {
+            return in.read(b, off, len);
+        } catch (IOException e) {
+            if (expired) {
+                SocketTimeoutException timeout = new SocketTimeoutException("Read timed out (no data from the worker"
+                        + " for " + Duration.ofNanos(readTimeoutNanos).toMillis() + " ms)");
+                timeout.initCause(e);
+                throw timeout;
+            }
+            throw e;
+        } finally {
+            readDeadline = 0;
+        }
+    }
+
+    /** Whether a socket read is in progress (for tests). */
+    boolean reading() {
+        return readDeadline != 0;
+    }
+
+    /** Called by the watchdog: closes the connection if the read in progress is past its deadline. */
+    void expireIfOverdue(long now) {
+        long deadline = readDeadline;
+        if (deadline != 0 && now - deadline >= 0 && readDeadline == deadline) {
+            expired = true;
+            close();
+        }
     }
 
     /** Consumes the CRLF that ends a chunk's data. */
@@ -187,6 +237,7 @@ final class Connection {
     }
 
     void close() {
+        watchdog.forget(this);
         try {
             socket.close();
         } catch (IOException ignored) {

@@ -6,7 +6,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Total-time limits for upstream calls ({@code --request-timeout-secs}). Socket read timeouts bound each silence;
+ * Total-time limits for upstream calls ({@code --request-timeout-secs}). Read timeouts ({@link ReadWatchdog}) bound each silence;
  * this bounds the whole answer, stream included: when a request's deadline passes, its action runs (it closes the
  * upstream response, which makes the blocked read fail at once). One daemon platform thread serves all requests;
  * cancelled entries are removed from the queue immediately, so finished requests cost nothing.
