@@ -4,7 +4,7 @@
 # so what is measured is the proxy's own cost. Prints req/s, p50, p99, the router's CPU per request and RSS,
 # and the ratios router/nginx and router/direct.
 #
-#   bench/run.sh                      # defaults: 64 connections, 10 s per run, 10 s warm-up each
+#   bench/run.sh                      # defaults: 64 connections, 10 s per run, 25 s warm-up each (the JVM still compiles after 10 s)
 #   CONNECTIONS=128 DURATION=20 bench/run.sh
 #
 # Installs wrk and nginx with apt when they are missing. Everything listens on 127.0.0.1 only.
@@ -13,7 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 DURATION="${DURATION:-10}"
-WARMUP="${WARMUP:-10}"
+WARMUP="${WARMUP:-25}"
 WORKER_PORT="${WORKER_PORT:-18101}"
 ROUTER_PORT="${ROUTER_PORT:-18100}"
 NGINX_PORT="${NGINX_PORT:-18102}"
