@@ -149,14 +149,18 @@ public final class AnswerRelay {
         SseRelay relay = new SseRelay();
         long[] last = {sentAt, 0}; // time of the last delivery, deliveries so far
         String id = worker.id();
-        SseRelay.Outcome outcome = relay.relay(up.body(), out, () -> {
+        SseRelay.Outcome outcome = relay.relay(up.body(), out, delivered -> {
             long now = ticker.nanos();
-            if (last[1]++ == 0) {
+            if (last[1] == 0) {
                 metrics.firstToken(id, now - last[0]);
                 sink.firstToken();
             } else {
                 metrics.interToken(id, now - last[0]);
             }
+            for (long more = 1; more < delivered; more++) {
+                metrics.interToken(id, 0); // arrived with the one before: no gap
+            }
+            last[1] += delivered;
             last[0] = now;
         });
         switch (outcome) {

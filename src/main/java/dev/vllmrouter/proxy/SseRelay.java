@@ -4,11 +4,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Arrays;
+import java.util.function.LongConsumer;
 
 /**
  * Copies a Server-Sent-Events body from a worker to a client, unchanged, one whole event at a time: bytes are written
  * as soon as they complete an event (a blank line ends it) and flushed at once, so tokens reach the client as they are
- * generated; a partial event is held back until its end arrives. Therefore the client never holds half an event if
+ * generated; a partial event is held back until its end arrives. Events that arrived together (already buffered, see
+ * {@link InputStream#available()}) are written and flushed together, as a proxy reading its socket would: one
+ * write instead of one per event when the router or the client lags, and never a wait for an event not yet here. Therefore the client never holds half an event if
  * the worker dies mid-stream, and the router can append a well-formed error event.
  * <p>Outcome: {@link Outcome#COMPLETED} at the worker's clean end, {@link Outcome#WORKER_FAILED} when reading failed
  * (the partial event is dropped), {@link Outcome#CLIENT_GONE} when writing to the client failed. Not thread-safe:
@@ -33,10 +36,11 @@ public final class SseRelay {
     }
 
     /**
-     * As {@link #relay(InputStream, OutputStream)}, running {@code onDelivery} (may be {@code null}) each time complete
-     * events were flushed to the client — the moments that time to first token and inter-token latency measure.
+     * As {@link #relay(InputStream, OutputStream)}, giving {@code onDelivery} (may be {@code null}) the number of
+     * complete events each time some were flushed to the client — the moments that time to first token and
+     * inter-token latency measure.
      */
-    public Outcome relay(InputStream in, OutputStream out, Runnable onDelivery) {
+    public Outcome relay(InputStream in, OutputStream out, LongConsumer onDelivery) {
         while (true) {
             int n;
             try {
@@ -44,6 +48,15 @@ public final class SseRelay {
                     buf = Arrays.copyOf(buf, buf.length * 2);
                 }
                 n = in.read(buf, len, buf.length - len);
+                // events that arrived together leave together: take what is already here, never wait for more
+                int more;
+                while (n > 0 && len + n < buf.length && (more = in.available()) > 0) {
+                    int m = in.read(buf, len + n, Math.min(more, buf.length - len - n));
+                    if (m <= 0) {
+                        break;
+                    }
+                    n += m;
+                }
             } catch (IOException | RuntimeException e) {
                 failure = e;
                 return Outcome.WORKER_FAILED;
@@ -59,6 +72,7 @@ public final class SseRelay {
                     return Outcome.COMPLETED;
                 }
                 len += n;
+                long before = events;
                 int end = lastEventEnd();
                 if (end > 0) {
                     out.write(buf, 0, end);
@@ -67,7 +81,7 @@ public final class SseRelay {
                     len -= end;
                     scanned = 0;
                     if (onDelivery != null) {
-                        onDelivery.run();
+                        onDelivery.accept(events - before);
                     }
                 } else if (len >= MAX_HELD) {
                     out.write(buf, 0, len);

@@ -9,6 +9,9 @@ import java.io.InputStream;
  * connection. Each stream returns bytes as soon as they arrive (never waits to fill the caller's buffer — that is
  * what keeps SSE tokens flowing), reports a worker that vanished mid-body as an {@link IOException}, and calls
  * {@code onComplete} exactly when the body has been read to its proper end, so the connection can be reused.
+ * <p>{@link InputStream#available()} is exact in one direction: when it says {@code n > 0}, a read of up to
+ * {@code n} bytes returns body bytes from the connection's buffer without touching the socket, so a caller can take
+ * what already arrived (several SSE events, say) before it writes, without ever waiting for more.
  */
 final class BodyStreams {
     private BodyStreams() {
@@ -25,6 +28,11 @@ final class BodyStreams {
         }
         return new Base(onComplete) {
             private long remaining = length;
+
+            @Override
+            public int available() {
+                return (int) Math.min(remaining, c.buffered());
+            }
 
             @Override
             int readBody(byte[] b, int off, int len) throws IOException {
@@ -47,6 +55,11 @@ final class BodyStreams {
     static InputStream untilClose(Connection c) {
         return new Base(() -> { }) {
             @Override
+            public int available() {
+                return c.buffered();
+            }
+
+            @Override
             int readBody(byte[] b, int off, int len) throws IOException {
                 return c.read(b, off, len);
             }
@@ -57,6 +70,40 @@ final class BodyStreams {
         return new Base(onComplete) {
             private long chunkLeft = -1; // -1: a chunk-size line comes next
             private boolean done;
+
+            /** Data bytes readable from the buffer alone: in the current chunk, or in a next one fully framed. */
+            @Override
+            public int available() {
+                int buffered = c.buffered();
+                if (done || buffered == 0) {
+                    return 0;
+                }
+                if (chunkLeft > 0) {
+                    return (int) Math.min(chunkLeft, buffered);
+                }
+                int i = 0;
+                if (chunkLeft == 0) { // the CRLF after the last chunk's data
+                    if (buffered < 2 || c.peek(0) != '\r' || c.peek(1) != '\n') {
+                        return 0;
+                    }
+                    i = 2;
+                }
+                long size = 0;
+                int digits = 0;
+                for (; i < buffered; i++) {
+                    int d = Character.digit(c.peek(i), 16);
+                    if (d < 0 || digits == 15) {
+                        break;
+                    }
+                    size = size * 16 + d;
+                    digits++;
+                }
+                // only a plain "<hex>\r\n" line followed by data counts; anything else is left to readBody
+                if (digits == 0 || size == 0 || i + 2 >= buffered || c.peek(i) != '\r' || c.peek(i + 1) != '\n') {
+                    return 0;
+                }
+                return (int) Math.min(size, buffered - i - 2);
+            }
 
             @Override
             int readBody(byte[] b, int off, int len) throws IOException {

@@ -231,6 +231,16 @@ final class Connection {
         }
     }
 
+    /** Unread bytes in the buffer: what can be read without touching the socket. */
+    int buffered() {
+        return limit - pos;
+    }
+
+    /** The {@code i}-th unread buffered byte ({@code 0 <= i < buffered()}). */
+    byte peek(int i) {
+        return buf[pos + i];
+    }
+
     /** Whether unread bytes are buffered (a clean connection has none between responses). */
     boolean hasBuffered() {
         return pos < limit;

@@ -44,6 +44,54 @@ class SseRelayTest {
         };
     }
 
+    /**
+     * Returns one piece per read, like a chunked body: pieces of one burst have all arrived (available() counts the
+     * next one), a new burst has not (available() is 0 until it is read).
+     */
+    private static InputStream bursts(List<List<String>> bursts) {
+        List<byte[]> list = new ArrayList<>();
+        List<Boolean> sameBurstAsPrevious = new ArrayList<>();
+        for (List<String> burst : bursts) {
+            for (int i = 0; i < burst.size(); i++) {
+                list.add(burst.get(i).getBytes(StandardCharsets.UTF_8));
+                sameBurstAsPrevious.add(i > 0);
+            }
+        }
+        return new InputStream() {
+            int i;
+
+            @Override
+            public int read() {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int available() {
+                return i < list.size() && sameBurstAsPrevious.get(i) ? list.get(i).length : 0;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (i == list.size()) {
+                    return -1;
+                }
+                byte[] p = list.get(i++);
+                System.arraycopy(p, 0, b, off, p.length);
+                return p.length;
+            }
+        };
+    }
+
+    @Test
+    void eventsThatArrivedTogetherAreFlushedTogetherAndNoneWaits() {
+        Flushes out = new Flushes();
+        new SseRelay().relay(bursts(List.of(
+                List.of("data: 1\n\n", "data: 2\n\n", "data: 3\n"), // three events already here, the third partial
+                List.of("\n"),                                         // its end comes later
+                List.of("data: 4\n\n"))), out);
+        assertThat(out.flushed).containsExactly("data: 1\n\ndata: 2\n\n", "data: 3\n\n", "data: 4\n\n");
+    }
+
     /** Records what was flushed, write by write. */
     private static final class Flushes extends OutputStream {
         final ByteArrayOutputStream pending = new ByteArrayOutputStream();

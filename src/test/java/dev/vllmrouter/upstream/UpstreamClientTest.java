@@ -246,6 +246,28 @@ class UpstreamClientTest {
     }
 
     @Test
+    void availableCountsOnlyChunkDataAlreadyHere() throws Exception {
+        String base = server(new AtomicInteger(), new LinkedBlockingQueue<>(), (head, body, out) -> {
+            out.write(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n3\r\nab")
+                    .getBytes(StandardCharsets.ISO_8859_1)); // the third chunk is cut short ...
+            out.flush();
+            hang(); // ... and its rest never comes
+            return false;
+        });
+        try (UpstreamResponse up = client.send("w", "GET", base, "/", h -> { }, null, null)) {
+            InputStream in = up.body();
+            byte[] b = new byte[64];
+            assertThat(in.read(b, 0, 64)).isEqualTo(5);
+            assertThat(in.available()).as("the next chunk is all here").isEqualTo(6);
+            assertThat(in.read(b, 0, 64)).isEqualTo(6);
+            assertThat(new String(b, 0, 6, StandardCharsets.ISO_8859_1)).isEqualTo(" world");
+            assertThat(in.available()).as("framed, two of its three bytes here").isEqualTo(2);
+            assertThat(in.read(b, 0, 2)).isEqualTo(2);
+            assertThat(in.available()).as("nothing more without the socket").isZero();
+        }
+    }
+
+    @Test
     void silenceIsATimeout() throws Exception {
         String base = server(new AtomicInteger(), new LinkedBlockingQueue<>(), (head, body, out) -> {
             hang(); // the worker never answers
