@@ -51,7 +51,6 @@ import dev.vllmrouter.server.Drain;
 import dev.vllmrouter.server.RouterContext;
 import dev.vllmrouter.server.RouterServer;
 import dev.vllmrouter.tracing.Tracing;
-import dev.vllmrouter.upstream.Deadlines;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.worker.Role;
 import dev.vllmrouter.worker.Worker;
@@ -72,7 +71,6 @@ public final class RouterApp implements AutoCloseable {
     private final RouterConfig config;
     private final WorkerRegistry registry;
     private final UpstreamClient client;
-    private final Deadlines deadlines;
     private final RouterMetrics metrics;
     /** The cache_aware policy instances (regular, or a PD stage's), whose tree sizes metrics report. */
     private final List<CacheAwarePolicy> cacheAware = new java.util.ArrayList<>();
@@ -123,12 +121,11 @@ public final class RouterApp implements AutoCloseable {
         Policy policy = policy(config.policy(), random);
         PolicyRuntime policyRuntime = new PolicyRuntime(policy, registry::snapshot);
         client = new UpstreamClient(config.connectTimeout(), config.readTimeout());
-        deadlines = new Deadlines();
         // a client's key for the router is not a key for the workers: --api-key is
         HeaderRules headerRules = new HeaderRules(config.apiKey(),
                 config.auth().clientAuth() || config.auth().adminKey() != null);
         Sleeper sleeper = d -> Thread.sleep(d);
-        Forwarder forwarder = new Forwarder(policyRuntime, client, headerRules, deadlines, ticker,
+        Forwarder forwarder = new Forwarder(policyRuntime, client, headerRules, ticker,
                 config.requestTimeout(), config.readTimeout(), config.decisionHeader(), config.retry(), random,
                 sleeper, Clock.systemUTC(), metrics);
         boolean loadAware = Policies.isLoadAware(policy.name());
@@ -141,7 +138,7 @@ public final class RouterApp implements AutoCloseable {
                     ? new MooncakeBootstrap(client, d -> Thread.sleep(d), MOONCAKE_ATTEMPTS) : null;
             pdForwarder = new PdForwarder(new PolicyRuntime(prefillPolicy, () -> registry.snapshot(Role.PREFILL)),
                     new PolicyRuntime(decodePolicy, () -> registry.snapshot(Role.DECODE)), client, headerRules,
-                    new AnswerRelay(deadlines, ticker, metrics, true), ticker, random, mooncake,
+                    new AnswerRelay(ticker, metrics, true), ticker, random, mooncake,
                     config.requestTimeout(), config.readTimeout(), config.decisionHeader(), config.retry(), sleeper,
                     metrics);
             if (mooncake != null) {
@@ -352,7 +349,6 @@ public final class RouterApp implements AutoCloseable {
         monitor.close();
         healthChecker.close();
         maintenance.shutdownNow();
-        deadlines.close();
         client.close();
     }
 }

@@ -6,8 +6,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
-import java.time.Duration;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.UnaryOperator;
 
 import dev.vllmrouter.common.Ticker;
@@ -15,7 +13,6 @@ import dev.vllmrouter.metrics.RouterMetrics;
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
 import dev.vllmrouter.openai.RouterException;
-import dev.vllmrouter.upstream.Deadlines;
 import dev.vllmrouter.upstream.UpstreamException;
 import dev.vllmrouter.upstream.UpstreamResponse;
 import dev.vllmrouter.worker.Lease;
@@ -34,14 +31,12 @@ public final class AnswerRelay {
     private static final System.Logger LOG = System.getLogger(AnswerRelay.class.getName());
     static final int BUFFER_LIMIT = 32 * 1024 * 1024;
 
-    private final Deadlines deadlines;
     private final Ticker ticker;
     private final RouterMetrics metrics;
     private final boolean pd;
 
     /** @param pd whether this relay passes on decode answers of prefill/decode disaggregation (for metrics) */
-    public AnswerRelay(Deadlines deadlines, Ticker ticker, RouterMetrics metrics, boolean pd) {
-        this.deadlines = deadlines;
+    public AnswerRelay(Ticker ticker, RouterMetrics metrics, boolean pd) {
         this.ticker = ticker;
         this.metrics = metrics;
         this.pd = pd;
@@ -62,16 +57,8 @@ public final class AnswerRelay {
             int status = up.status();
             if (isEventStream(up)) {
                 // a stream may run for many minutes: only a watchdog bounds its total time
-                AtomicBoolean timedOut = new AtomicBoolean();
-                Deadlines.Handle watchdog = deadlines.schedule(Duration.ofNanos(deadline - ticker.nanos()), () -> {
-                    timedOut.set(true);
-                    up.close();
-                });
-                try {
-                    relayStream(req, sink, worker, lease, up, status, sentAt, timedOut);
-                } finally {
-                    watchdog.cancel();
-                }
+                up.deadline(ticker, deadline);
+                relayStream(req, sink, worker, lease, up, status, sentAt);
             } else {
                 // a plain body follows its head at once (vLLM answers when done); each read is bounded by the
                 // read timeout, itself no longer than what was left of the total when the request was sent
@@ -137,7 +124,7 @@ public final class AnswerRelay {
     }
 
     private void relayStream(ProxyRequest req, ClientSink sink, Worker worker, Lease lease, UpstreamResponse up,
-                             int status, long sentAt, AtomicBoolean timedOut) {
+                             int status, long sentAt) {
         sink.status(status);
         HeaderRules.toClient(up.headers(), sink);
         OutputStream out;
@@ -170,7 +157,7 @@ public final class AnswerRelay {
             case WORKER_FAILED -> {
                 lease.failed();
                 metrics.streamError(worker.id(), pd);
-                boolean timeout = timedOut.get() || UpstreamException.classify(worker.id(), relay.failure()).kind()
+                boolean timeout = up.deadlinePassed() || UpstreamException.classify(worker.id(), relay.failure()).kind()
                         == UpstreamException.Kind.TIMEOUT;
                 LOG.log(Level.WARNING, "request {0}: stream from {1} broke after {2} events: {3}", req.requestId(),
                         worker.id(), relay.events(), timeout ? "timeout" : String.valueOf(relay.failure()));

@@ -20,7 +20,6 @@ import dev.vllmrouter.policy.Decision;
 import dev.vllmrouter.policy.PolicyRuntime;
 import dev.vllmrouter.policy.RoutingKey;
 import dev.vllmrouter.tracing.UpstreamSpan;
-import dev.vllmrouter.upstream.Deadlines;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.upstream.UpstreamException;
 import dev.vllmrouter.upstream.UpstreamResponse;
@@ -63,7 +62,7 @@ public final class Forwarder {
     private final RouterMetrics metrics;
 
     /** @param decisionHeader whether answers carry {@value #DECISION_HEADER} (it names internal worker URLs) */
-    public Forwarder(PolicyRuntime policy, UpstreamClient client, HeaderRules headerRules, Deadlines deadlines,
+    public Forwarder(PolicyRuntime policy, UpstreamClient client, HeaderRules headerRules,
                      Ticker ticker, Duration requestTimeout, Duration readTimeout, boolean decisionHeader,
                      RetryConfig retry, RandomSource random, Sleeper sleeper, Clock clock, RouterMetrics metrics) {
         this.policy = policy;
@@ -73,7 +72,7 @@ public final class Forwarder {
         this.requestTimeoutNanos = requestTimeout.toNanos();
         this.readTimeout = readTimeout;
         this.decisionHeader = decisionHeader;
-        this.relay = new AnswerRelay(deadlines, ticker, metrics, false);
+        this.relay = new AnswerRelay(ticker, metrics, false);
         this.metrics = metrics;
         this.retry = retry;
         this.backoff = new Backoff(retry, random);

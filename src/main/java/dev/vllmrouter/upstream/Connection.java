@@ -39,6 +39,8 @@ final class Connection {
     private final ReadWatchdog watchdog;
     private volatile long readDeadline; // ticker time the read in progress must end by; 0 = no read in progress
     private volatile boolean expired;   // closed by the watchdog
+    private volatile long totalDeadline; // watchdog time the whole response must end by; 0 = none
+    private volatile boolean totalExpired;
 
     private static final Duration MAX_READ_TIMEOUT = Duration.ofDays(365);
 
@@ -214,8 +216,34 @@ final class Connection {
         return readDeadline != 0;
     }
 
-    /** Called by the watchdog: closes the connection if the read in progress is past its deadline. */
+    /** Bounds the rest of the current response: past {@code deadline} (watchdog time) the connection is closed. */
+    void totalDeadline(long deadline) {
+        totalDeadline = deadline == 0 ? 1 : deadline;
+    }
+
+    /** Lifts {@link #totalDeadline(long)}, before the connection goes back to the pool. */
+    void clearTotalDeadline() {
+        totalDeadline = 0;
+    }
+
+    /** Whether the watchdog closed this connection because its response overran its total deadline. */
+    boolean totalExpired() {
+        return totalExpired;
+    }
+
+    ReadWatchdog watchdog() {
+        return watchdog;
+    }
+
+    /** Called by the watchdog: closes the connection if its response or the read in progress is past its deadline. */
     void expireIfOverdue(long now) {
+        long total = totalDeadline;
+        if (total != 0 && now - total >= 0 && totalDeadline == total) {
+            totalExpired = true;
+            expired = true;
+            close();
+            return;
+        }
         long deadline = readDeadline;
         if (deadline != 0 && now - deadline >= 0 && readDeadline == deadline) {
             expired = true;

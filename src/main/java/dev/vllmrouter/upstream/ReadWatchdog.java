@@ -14,7 +14,8 @@ import dev.vllmrouter.common.Ticker;
  * and a context switch per read (measured: several percent of the router's CPU, see docs/benchmarks.md). Instead,
  * worker sockets read without a timeout, each {@link Connection} publishes the deadline of the read it is blocked in,
  * and this one daemon thread looks at all of them every {@link #DEFAULT_TICK}, closing a connection whose read is
- * past its deadline; the blocked read then fails and reports a {@link java.net.SocketTimeoutException}.
+ * past its deadline; the blocked read then fails and reports a {@link java.net.SocketTimeoutException}. The total
+ * time of a stream ({@link UpstreamResponse#deadline}) is kept the same way: a deadline on its connection, no timer.
  * <p>Invariant: a read blocked longer than its timeout fails within one tick after the timeout; a read that returns
  * in time is never failed by this watchdog (the deadline is checked again just before closing, and a read clears it
  * when it returns). The sweep visits only connections that are open; an idle one costs a volatile read per tick.

@@ -47,9 +47,24 @@ public final class UpstreamResponse implements AutoCloseable {
         return body;
     }
 
+    /**
+     * Bounds the total time of this response: once {@code deadline} (in {@code ticker}'s time) has passed, the
+     * connection is closed within a {@link ReadWatchdog} tick, so a blocked read fails at once (as a timeout), and
+     * {@link #deadlinePassed()} turns true. For answers that may run for minutes (streams); no timer per request.
+     */
+    public void deadline(dev.vllmrouter.common.Ticker ticker, long deadline) {
+        connection.totalDeadline(connection.watchdog().ticker().nanos() + (deadline - ticker.nanos()));
+    }
+
+    /** Whether {@link #deadline} closed the response. */
+    public boolean deadlinePassed() {
+        return connection.totalExpired();
+    }
+
     /** Called by the body stream when the body ended properly. */
     void bodyComplete() {
         if (keepAlive && !connection.hasBuffered() && state.compareAndSet(OPEN, RELEASED)) {
+            connection.clearTotalDeadline();
             pool.release(connection);
         }
     }

@@ -29,7 +29,6 @@ import dev.vllmrouter.policy.PolicyRuntime;
 import dev.vllmrouter.policy.RoundRobinPolicy;
 import dev.vllmrouter.sim.SimConfig;
 import dev.vllmrouter.sim.SimWorker;
-import dev.vllmrouter.upstream.Deadlines;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.worker.WorkerRegistry;
 
@@ -45,7 +44,6 @@ class ForwarderRetryIT {
     private final List<Duration> waits = new CopyOnWriteArrayList<>();
     private List<SimWorker> sims;
     private UpstreamClient client;
-    private Deadlines deadlines;
     private Forwarder forwarder;
 
     @BeforeEach
@@ -54,17 +52,15 @@ class ForwarderRetryIT {
         WorkerRegistry registry = new WorkerRegistry(1);
         sims.forEach(s -> registry.add(WorkerUrl.parse(s.url())));
         client = new UpstreamClient(Duration.ofSeconds(5), Duration.ofSeconds(30));
-        deadlines = new Deadlines();
         RetryConfig retry = new RetryConfig(5, Duration.ofMillis(50), Duration.ofMillis(30_000), 1.5, 0, false);
         forwarder = new Forwarder(new PolicyRuntime(new RoundRobinPolicy(), registry::snapshot), client,
-                new HeaderRules(null), deadlines, Ticker.system(), Duration.ofMinutes(5), Duration.ofSeconds(30),
+                new HeaderRules(null), Ticker.system(), Duration.ofMinutes(5), Duration.ofSeconds(30),
                 false, retry, RandomSource.seeded(7), waits::add, Clock.fixed(NOW, ZoneOffset.UTC),
                 RouterMetrics.NOOP);
     }
 
     @AfterEach
     void stop() {
-        deadlines.close();
         client.close();
         sims.forEach(SimWorker::close);
     }

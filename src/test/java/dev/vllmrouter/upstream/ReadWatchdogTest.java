@@ -52,6 +52,46 @@ class ReadWatchdogTest {
     }
 
     @Test
+    void aResponsePastItsTotalDeadlineIsClosedEvenWhileDataFlows() throws Exception {
+        try (ServerSocket server = new ServerSocket(0)) {
+            Connection c = Connection.open(Origin.parse("http://127.0.0.1:" + server.getLocalPort()),
+                    Duration.ofSeconds(5), watchdog);
+            try (Socket worker = server.accept()) {
+                c.send("GET / HTTP/1.1\r\nHost: w\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1), null,
+                        Duration.ofSeconds(10));
+                c.totalDeadline(now.get() + Duration.ofSeconds(30).toNanos());
+                worker.getOutputStream().write("data: 1\n".getBytes(StandardCharsets.ISO_8859_1));
+                assertThat(c.readLine(100)).isEqualTo("data: 1");
+                now.addAndGet(Duration.ofSeconds(29).toNanos());
+                watchdog.sweep();
+                assertThat(c.isClosed()).isFalse();
+
+                now.addAndGet(Duration.ofSeconds(1).toNanos()); // no read in progress, but the total is up
+                watchdog.sweep();
+                assertThat(c.isClosed()).isTrue();
+                assertThat(c.totalExpired()).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void aLiftedTotalDeadlineNoLongerApplies() throws Exception {
+        try (ServerSocket server = new ServerSocket(0)) {
+            Connection c = Connection.open(Origin.parse("http://127.0.0.1:" + server.getLocalPort()),
+                    Duration.ofSeconds(5), watchdog);
+            try (Socket worker = server.accept()) {
+                c.totalDeadline(now.get() + 1);
+                c.clearTotalDeadline(); // the stream ended and the connection went back to the pool
+                now.addAndGet(Duration.ofHours(1).toNanos());
+                watchdog.sweep();
+                assertThat(c.isClosed()).isFalse();
+            } finally {
+                c.close();
+            }
+        }
+    }
+
+    @Test
     void aConnectionBetweenReadsIsNeverExpired() throws Exception {
         try (ServerSocket server = new ServerSocket(0)) {
             Connection c = Connection.open(Origin.parse("http://127.0.0.1:" + server.getLocalPort()),
