@@ -18,11 +18,15 @@ class ReadWatchdogTest {
     private final AtomicLong now = new AtomicLong(1_000);
     private final ReadWatchdog watchdog = new ReadWatchdog(now::get, ReadWatchdog.DEFAULT_TICK, false);
 
+    private Connection open(ServerSocket server) throws IOException {
+        return Connection.open(Origin.parse("http://127.0.0.1:" + server.getLocalPort()), Duration.ofSeconds(5),
+                watchdog);
+    }
+
     @Test
     void aReadPastItsDeadlineFailsAsATimeoutAndOneInTimeIsLeftAlone() throws Exception {
         try (ServerSocket server = new ServerSocket(0)) {
-            Connection c = Connection.open(Origin.parse("http://127.0.0.1:" + server.getLocalPort()),
-                    Duration.ofSeconds(5), watchdog);
+            Connection c = open(server);
             try (Socket worker = server.accept()) { // a worker that reads the request and never answers
                 assertThat(watchdog.watched()).isEqualTo(1);
                 c.send("GET / HTTP/1.1\r\nHost: w\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1), null,
@@ -54,8 +58,7 @@ class ReadWatchdogTest {
     @Test
     void aResponsePastItsTotalDeadlineIsClosedEvenWhileDataFlows() throws Exception {
         try (ServerSocket server = new ServerSocket(0)) {
-            Connection c = Connection.open(Origin.parse("http://127.0.0.1:" + server.getLocalPort()),
-                    Duration.ofSeconds(5), watchdog);
+            Connection c = open(server);
             try (Socket worker = server.accept()) {
                 c.send("GET / HTTP/1.1\r\nHost: w\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1), null,
                         Duration.ofSeconds(10));
@@ -77,8 +80,7 @@ class ReadWatchdogTest {
     @Test
     void aLiftedTotalDeadlineNoLongerApplies() throws Exception {
         try (ServerSocket server = new ServerSocket(0)) {
-            Connection c = Connection.open(Origin.parse("http://127.0.0.1:" + server.getLocalPort()),
-                    Duration.ofSeconds(5), watchdog);
+            Connection c = open(server);
             try (Socket worker = server.accept()) {
                 c.totalDeadline(now.get() + 1);
                 c.clearTotalDeadline(); // the stream ended and the connection went back to the pool
@@ -94,8 +96,7 @@ class ReadWatchdogTest {
     @Test
     void aConnectionBetweenReadsIsNeverExpired() throws Exception {
         try (ServerSocket server = new ServerSocket(0)) {
-            Connection c = Connection.open(Origin.parse("http://127.0.0.1:" + server.getLocalPort()),
-                    Duration.ofSeconds(5), watchdog);
+            Connection c = open(server);
             try (Socket worker = server.accept()) {
                 c.send("GET / HTTP/1.1\r\nHost: w\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1), null,
                         Duration.ofMillis(1));
