@@ -13,15 +13,15 @@ import dev.vllmrouter.common.Ticker;
 
 /**
  * Asks external services whether a client's key is valid (vllm-router's {@code --api-key-validation-urls}): each URL
- * in turn gets {@code GET} with the key as {@code Authorization: Bearer}; the first 200 makes it valid; a service
- * that cannot be reached is skipped; an answer other than 200 from at least one service, and 200 from none, makes it
- * invalid.
+ * in turn gets {@code GET} with the key as {@code Authorization: Bearer}; the first 200 makes it valid. A service
+ * that cannot be reached or answers 5xx, 408 or 429 gives no verdict; when every service gave a verdict and none was
+ * 200, the key is invalid.
  * <p>Answers are cached by the SHA-256 of the key (the key itself is not kept), in two maps of at most
  * {@value #MAX_ENTRIES} entries each: accepted keys for the TTL, refused ones for at most
  * {@value #INVALID_TTL_SECONDS} s so a key issued a moment ago works soon. Refusals live apart so that a flood of
  * random keys can only evict other refusals, never the accepted keys of real clients. When a map is full its
  * expired entries are dropped, and if that is not enough it starts over.
- * <p>When no service can be reached at all, nothing is cached (an outage must not turn into 30 s of refusals), and
+ * <p>When a service gave no verdict and none accepted the key, nothing is cached (an outage must not turn into 30 s of refusals), and
  * a key accepted before stays accepted for up to one more TTL after its entry expired ("stale while unreachable"),
  * re-checked every {@value #INVALID_TTL_SECONDS} s; a key never seen is refused.
  * <p>vllm-router caches every answer forever, unbounded: a revoked key stays valid until restart, and random keys
@@ -104,19 +104,21 @@ public final class KeyValidator {
     }
 
     private Answer ask(String token) {
-        boolean answered = false;
+        boolean down = false;
         for (String url : urls) {
             int status = probe.status(url, token);
             if (status == 200) {
                 return Answer.VALID;
             }
-            if (status < 0) {
-                LOG.log(Level.WARNING, "API key validation service {0} could not be reached", url);
-            } else {
-                answered = true;
+            if (status < 0 || status >= 500 || status == 408 || status == 429) {
+                // no verdict: the service (or the proxy in front of it) is down or overloaded
+                LOG.log(Level.WARNING, "API key validation service {0} gave no verdict ({1})", url,
+                        status < 0 ? "unreachable" : "HTTP " + status);
+                down = true;
             }
         }
-        return answered ? Answer.INVALID : Answer.UNREACHABLE;
+        // one service down may be the one that knows this key: a refusal by the others is not cached then
+        return down ? Answer.UNREACHABLE : Answer.INVALID;
     }
 
     /** A probe over the JDK's HTTP client: {@code GET url} with the token, {@code timeout} per call. */

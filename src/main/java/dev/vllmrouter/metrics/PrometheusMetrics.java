@@ -216,7 +216,7 @@ public final class PrometheusMetrics implements RouterMetrics {
     public String scrape() {
         Supplier<? extends Collection<String>> live = liveWorkers;
         if (live != null) {
-            forgetWorkersExcept(Set.copyOf(live.get()));
+            forgetDepartedWorkers(live);
         }
         StringBuilder out = new StringBuilder(registry.scrape());
         for (Supplier<CharSequence> section : sections) {
@@ -225,13 +225,26 @@ public final class PrometheusMetrics implements RouterMetrics {
         return out.toString();
     }
 
-    private void forgetWorkersExcept(Set<String> live) {
+    private void forgetDepartedWorkers(Supplier<? extends Collection<String>> live) {
+        Set<String> before = Set.copyOf(live.get());
+        List<Meter> departed = new java.util.ArrayList<>();
         for (Meter meter : registry.getMeters()) {
             String worker = meter.getId().getTag("worker");
-            if (worker != null && !live.contains(worker)) {
+            if (worker != null && !before.contains(worker)) {
+                departed.add(meter);
+            }
+        }
+        if (departed.isEmpty()) {
+            return;
+        }
+        Set<String> now = Set.copyOf(live.get()); // a worker that came back meanwhile keeps its series
+        for (Meter meter : departed) {
+            if (!now.contains(meter.getId().getTag("worker"))) {
+                // registry first: until the cache entry goes, a late recording lands on the removed meter (lost,
+                // harmless); after, the next one registers a fresh meter that the registry keeps
+                registry.remove(meter);
                 counters.values().remove(meter);
                 timers.values().remove(meter);
-                registry.remove(meter);
             }
         }
     }

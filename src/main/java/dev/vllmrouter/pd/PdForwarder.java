@@ -306,10 +306,17 @@ public final class PdForwarder {
                 decode = decodePolicy.pick(key, attempt);
                 continue;
             }
-            if (decisionHeader) {
-                sink.header(Forwarder.DECISION_HEADER, "policy=pd; prefill="
-                        + prefill.worker().id() + " (" + prefill.reason() + "); decode=" + dw.id() + " ("
-                        + decode.reason() + ")");
+            try {
+                if (decisionHeader) {
+                    sink.header(Forwarder.DECISION_HEADER, "policy=pd; prefill="
+                            + prefill.worker().id() + " (" + prefill.reason() + "); decode=" + dw.id() + " ("
+                            + decode.reason() + ")");
+                }
+            } catch (RuntimeException e) { // relay() owns `up` and the lease only once it runs
+                up.close();
+                lease.close();
+                trace.end(up.status());
+                throw e;
             }
             metrics.pdDecode(dw.id(), up.status() < 500);
             try {

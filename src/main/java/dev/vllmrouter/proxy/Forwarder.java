@@ -165,8 +165,15 @@ public final class Forwarder {
                 }
                 countExhausted(req, verdict);
             }
-            if (decisionHeader) {
-                sink.header(DECISION_HEADER, explain(decision, attempt));
+            try {
+                if (decisionHeader) {
+                    sink.header(DECISION_HEADER, explain(decision, attempt));
+                }
+            } catch (RuntimeException e) { // relay() owns `up` and the lease only once it runs
+                up.close();
+                lease.close();
+                trace.end(status);
+                throw e;
             }
             try {
                 relay.relay(req, sink, worker, lease, up, sentAt, deadline, null);

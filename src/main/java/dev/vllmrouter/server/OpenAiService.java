@@ -82,7 +82,9 @@ final class OpenAiService implements HttpService {
         rules.any((req, res) -> {
             String path = req.path().rawPath();
             String route = KNOWN_FALLBACK_ROUTES.contains(path) ? path : "other";
-            Endpoint e = WORKER_ADMIN_ROUTES.contains(path) ? workerAdmin
+            // decoded: the worker (uvicorn) decodes the path before routing, so /reset%5Fprefix%5Fcache is the same
+            String decoded = req.path().path();
+            Endpoint e = WORKER_ADMIN_ROUTES.contains(decoded) ? workerAdmin
                     : PUBLIC_FALLBACK_ROUTES.contains(path) ? publicFallback : endpoint;
             e.run(route, req, res, (r, sink, id) -> {
                 byte[] body = endpoint.readBody(r, sink);

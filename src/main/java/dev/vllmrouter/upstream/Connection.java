@@ -9,6 +9,7 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
 
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -37,10 +38,15 @@ final class Connection {
     private long idleSince;     // ticker time when it was last returned to the pool
     private long readTimeoutNanos = MAX_READ_TIMEOUT.toNanos();
     private final ReadWatchdog watchdog;
-    private volatile long readDeadline; // ticker time the read in progress must end by; 0 = no read in progress
+    // Deadlines in watchdog time: NONE, a time, or EXPIRED once the watchdog claimed it (by CAS, so a read or a
+    // release that ends at the same moment either wins, and the connection stays, or sees EXPIRED and gives it up).
+    private final AtomicLong readDeadline = new AtomicLong(NONE);  // of the socket read in progress
+    private final AtomicLong totalDeadline = new AtomicLong(NONE); // of the whole current response
     private volatile boolean expired;   // closed by the watchdog
-    private volatile long totalDeadline; // watchdog time the whole response must end by; 0 = none
     private volatile boolean totalExpired;
+
+    private static final long NONE = 0;
+    private static final long EXPIRED = Long.MIN_VALUE;
 
     private static final Duration MAX_READ_TIMEOUT = Duration.ofDays(365);
 
@@ -194,36 +200,58 @@ final class Connection {
 
     /** One read from the socket, under the watchdog's eye. */
     private int socketRead(byte[] b, int off, int len) throws IOException {
-        long deadline = watchdog.ticker().nanos() + readTimeoutNanos;
-        readDeadline = deadline == 0 ? 1 : deadline;
+        readDeadline.set(armable(watchdog.ticker().nanos() + readTimeoutNanos));
+        int n;
         try {
-            return in.read(b, off, len);
+            n = in.read(b, off, len);
         } catch (IOException e) {
-            if (expired) {
-                SocketTimeoutException timeout = new SocketTimeoutException("Read timed out (no data from the worker"
-                        + " for " + Duration.ofNanos(readTimeoutNanos).toMillis() + " ms)");
-                timeout.initCause(e);
-                throw timeout;
+            if (readDeadline.getAndSet(NONE) == EXPIRED || expired) {
+                throw timeout(e);
             }
             throw e;
-        } finally {
-            readDeadline = 0;
+        } catch (RuntimeException e) {
+            readDeadline.set(NONE);
+            throw e;
         }
+        // a socket closed under a blocked read may also end it with -1 (TLS does): never mistake that for an end
+        if (readDeadline.getAndSet(NONE) == EXPIRED || expired) {
+            throw timeout(null);
+        }
+        return n;
+    }
+
+    private SocketTimeoutException timeout(IOException cause) {
+        SocketTimeoutException timeout = new SocketTimeoutException(totalExpired
+                ? "the answer took longer than its total time limit"
+                : "Read timed out (no data from the worker for " + Duration.ofNanos(readTimeoutNanos).toMillis()
+                        + " ms)");
+        if (cause != null) {
+            timeout.initCause(cause);
+        }
+        return timeout;
+    }
+
+    private static long armable(long deadline) {
+        return deadline == NONE || deadline == EXPIRED ? deadline + 1 : deadline;
     }
 
     /** Whether a socket read is in progress (for tests). */
     boolean reading() {
-        return readDeadline != 0;
+        return readDeadline.get() != NONE;
     }
 
     /** Bounds the rest of the current response: past {@code deadline} (watchdog time) the connection is closed. */
     void totalDeadline(long deadline) {
-        totalDeadline = deadline == 0 ? 1 : deadline;
+        totalDeadline.set(armable(deadline));
     }
 
-    /** Lifts {@link #totalDeadline(long)}, before the connection goes back to the pool. */
-    void clearTotalDeadline() {
-        totalDeadline = 0;
+    /**
+     * Lifts {@link #totalDeadline(long)} before the connection goes back to the pool.
+     *
+     * @return false when the watchdog has already claimed the connection (it is being closed: do not pool it)
+     */
+    boolean clearTotalDeadline() {
+        return totalDeadline.getAndSet(NONE) != EXPIRED;
     }
 
     /** Whether the watchdog closed this connection because its response overran its total deadline. */
@@ -237,15 +265,16 @@ final class Connection {
 
     /** Called by the watchdog: closes the connection if its response or the read in progress is past its deadline. */
     void expireIfOverdue(long now) {
-        long total = totalDeadline;
-        if (total != 0 && now - total >= 0 && totalDeadline == total) {
+        long total = totalDeadline.get();
+        if (total != NONE && total != EXPIRED && now - total >= 0 && totalDeadline.compareAndSet(total, EXPIRED)) {
             totalExpired = true;
             expired = true;
             close();
             return;
         }
-        long deadline = readDeadline;
-        if (deadline != 0 && now - deadline >= 0 && readDeadline == deadline) {
+        long deadline = readDeadline.get();
+        if (deadline != NONE && deadline != EXPIRED && now - deadline >= 0
+                && readDeadline.compareAndSet(deadline, EXPIRED)) {
             expired = true;
             close();
         }

@@ -69,7 +69,7 @@ final class ReadWatchdog {
             LockSupport.parkNanos(tickNanos);
             try {
                 sweep();
-            } catch (RuntimeException e) {
+            } catch (Throwable e) { // never let the only watchdog die: every timeout depends on it
                 System.getLogger(ReadWatchdog.class.getName()).log(System.Logger.Level.WARNING,
                         "read watchdog: " + e);
             }

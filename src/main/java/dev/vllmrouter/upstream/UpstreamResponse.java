@@ -64,8 +64,11 @@ public final class UpstreamResponse implements AutoCloseable {
     /** Called by the body stream when the body ended properly. */
     void bodyComplete() {
         if (keepAlive && !connection.hasBuffered() && state.compareAndSet(OPEN, RELEASED)) {
-            connection.clearTotalDeadline();
-            pool.release(connection);
+            if (connection.clearTotalDeadline()) {
+                pool.release(connection);
+            } else {
+                connection.close(); // the watchdog took it at the same moment
+            }
         }
     }
 

@@ -15,12 +15,13 @@ class KeyValidatorTest {
     private final AtomicLong now = new AtomicLong();
     private final AtomicInteger calls = new AtomicInteger();
     private volatile boolean down;
+    private volatile int downStatus = -1;
     private final KeyValidator validator = new KeyValidator(List.of("http://v/1", "http://v/2"),
             Duration.ofSeconds(300), (url, token) -> {
                 if (url.endsWith("/1")) {
                     calls.incrementAndGet(); // validations asked, counted once each
                 }
-                return down ? -1 : token.startsWith("good") ? 200 : 401;
+                return down ? downStatus : token.startsWith("good") ? 200 : 401;
             }, now::get);
 
     @Test
@@ -74,6 +75,18 @@ class KeyValidatorTest {
         down = true;
         now.addAndGet(Duration.ofSeconds(300).toNanos()); // more than one TTL past good-old's expiry
         assertThat(validator.valid("good-old")).as("stale for one TTL at most").isFalse();
+    }
+
+    @Test
+    void aValidatorAnswering503IsDownNotARefusal() {
+        assertThat(validator.valid("good-old")).isTrue();
+        now.addAndGet(Duration.ofSeconds(301).toNanos());
+        down = true;
+        downStatus = 503; // a load balancer whose back end is gone
+        assertThat(validator.valid("good-old")).as("stale while the services give no verdict").isTrue();
+        assertThat(validator.valid("good-new")).isFalse();
+        down = false;
+        assertThat(validator.valid("good-new")).as("the 503 was not cached as a refusal").isTrue();
     }
 
     @Test

@@ -73,6 +73,7 @@ class ReadWatchdogTest {
                 watchdog.sweep();
                 assertThat(c.isClosed()).isTrue();
                 assertThat(c.totalExpired()).isTrue();
+                assertThat(c.clearTotalDeadline()).as("claimed by the watchdog: never back to the pool").isFalse();
             }
         }
     }
@@ -83,7 +84,7 @@ class ReadWatchdogTest {
             Connection c = open(server);
             try (Socket worker = server.accept()) {
                 c.totalDeadline(now.get() + 1);
-                c.clearTotalDeadline(); // the stream ended and the connection went back to the pool
+                assertThat(c.clearTotalDeadline()).as("the stream ended first: poolable").isTrue();
                 now.addAndGet(Duration.ofHours(1).toNanos());
                 watchdog.sweep();
                 assertThat(c.isClosed()).isFalse();
