@@ -12,6 +12,9 @@ import dev.vllmrouter.common.Ticker;
  * instead of reused: vLLM's server (uvicorn) closes idle connections after 5 s, and reusing one it is closing would
  * fail the request. Lock-free; about {@code maxIdlePerOrigin} idle connections at most per origin (the count is
  * advisory under races, which only lets the bound be exceeded by the number of racing threads).
+ * <p>{@link #evictIdle()}, run every second by the {@link ReadWatchdog}, closes idle connections that aged out even
+ * when their origin sees no more traffic (a removed worker, a Kubernetes pod replaced by another): without it their
+ * sockets would stay open, half-closed by the worker, for the life of the router.
  */
 final class ConnectionPool {
     private static final class Idle {
@@ -65,6 +68,26 @@ final class ConnectionPool {
             pool.count.decrementAndGet();
             oldest.close();
         }
+    }
+
+    /** Closes every idle connection that is too old to be reused (or already closed), for every origin. */
+    void evictIdle() {
+        long now = ticker.nanos();
+        for (Idle pool : idle.values()) {
+            Connection c;
+            // LIFO: the oldest are at the tail
+            while ((c = pool.deque.peekLast()) != null && (now - c.idleSince() >= maxIdleNanos || c.isClosed())) {
+                if (pool.deque.removeLastOccurrence(c)) {
+                    pool.count.decrementAndGet();
+                    c.close();
+                }
+            }
+        }
+    }
+
+    /** Idle connections held now (for tests). */
+    int idleCount() {
+        return idle.values().stream().mapToInt(p -> p.deque.size()).sum();
     }
 
     void closeAll() {

@@ -23,10 +23,13 @@ import dev.vllmrouter.common.Ticker;
  */
 final class ReadWatchdog {
     static final Duration DEFAULT_TICK = Duration.ofMillis(20);
+    /** Housekeeping (idle connection eviction) runs about once a second. */
+    private static final Duration HOUSEKEEPING_EVERY = Duration.ofSeconds(1);
     /** The watchdog of every {@link UpstreamClient} of this JVM: one thread, started on first use. */
     static final ReadWatchdog SHARED = new ReadWatchdog(Ticker.system(), DEFAULT_TICK, true);
 
     private final Set<Connection> open = ConcurrentHashMap.newKeySet();
+    private final Set<Runnable> housekeeping = ConcurrentHashMap.newKeySet();
     private final Ticker ticker;
     private final long tickNanos;
 
@@ -51,6 +54,15 @@ final class ReadWatchdog {
         open.remove(c);
     }
 
+    /** Runs {@code task} about once a second on the watchdog's thread until {@link #stopHousekeeping}. */
+    void housekeeping(Runnable task) {
+        housekeeping.add(task);
+    }
+
+    void stopHousekeeping(Runnable task) {
+        housekeeping.remove(task);
+    }
+
     /** Connections being watched (for tests). */
     int watched() {
         return open.size();
@@ -65,10 +77,14 @@ final class ReadWatchdog {
     }
 
     private void run() {
-        while (true) {
+        long every = Math.max(1, HOUSEKEEPING_EVERY.toNanos() / tickNanos);
+        for (long tick = 1; ; tick++) {
             LockSupport.parkNanos(tickNanos);
             try {
                 sweep();
+                if (tick % every == 0) {
+                    housekeeping.forEach(Runnable::run);
+                }
             } catch (Throwable e) { // never let the only watchdog die: every timeout depends on it
                 System.getLogger(ReadWatchdog.class.getName()).log(System.Logger.Level.WARNING,
                         "read watchdog: " + e);

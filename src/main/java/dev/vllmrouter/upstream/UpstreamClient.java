@@ -31,6 +31,7 @@ public final class UpstreamClient implements AutoCloseable {
     private final Duration connectTimeout;
     private final Duration readTimeout;
     private final ConnectionPool pool;
+    private final Runnable evictIdle;
     private final ConcurrentHashMap<String, Origin> origins = new ConcurrentHashMap<>();
 
     /**
@@ -45,6 +46,8 @@ public final class UpstreamClient implements AutoCloseable {
         this.connectTimeout = connectTimeout;
         this.readTimeout = readTimeout;
         this.pool = new ConnectionPool(ticker, MAX_IDLE.toNanos(), MAX_IDLE_PER_WORKER);
+        this.evictIdle = pool::evictIdle;
+        ReadWatchdog.SHARED.housekeeping(evictIdle);
     }
 
     /**
@@ -202,6 +205,7 @@ public final class UpstreamClient implements AutoCloseable {
 
     @Override
     public void close() {
+        ReadWatchdog.SHARED.stopHousekeeping(evictIdle);
         pool.closeAll();
     }
 }
