@@ -40,7 +40,7 @@ final class Connection {
     private final ReadWatchdog watchdog;
     // Deadlines in watchdog time: NONE, a time, or EXPIRED once the watchdog claimed it (by CAS, so a read or a
     // release that ends at the same moment either wins, and the connection stays, or sees EXPIRED and gives it up).
-    private final AtomicLong readDeadline = new AtomicLong(NONE);  // of the socket read in progress
+    private final AtomicLong ioDeadline = new AtomicLong(NONE);    // of the socket read or write in progress
     private final AtomicLong totalDeadline = new AtomicLong(NONE); // of the whole current response
     private volatile boolean expired;   // closed by the watchdog
     private volatile boolean totalExpired;
@@ -110,19 +110,34 @@ final class Connection {
         received = 0;
         Duration t = readTimeout.compareTo(MAX_READ_TIMEOUT) > 0 ? MAX_READ_TIMEOUT : readTimeout;
         readTimeoutNanos = Math.max(1_000_000L, t.toNanos());
-        if (body != null && body.length > 0 && body.length <= 16 * 1024) {
-            // one write: no second segment waiting on an ACK
-            byte[] all = new byte[head.length + body.length];
-            System.arraycopy(head, 0, all, 0, head.length);
-            System.arraycopy(body, 0, all, head.length, body.length);
-            out.write(all);
-        } else {
-            out.write(head);
-            if (body != null && body.length > 0) {
-                out.write(body);
+        // the same limit for a worker that stops reading the request as for one that stops answering
+        ioDeadline.set(armable(watchdog.ticker().nanos() + readTimeoutNanos));
+        try {
+            if (body != null && body.length > 0 && body.length <= 16 * 1024) {
+                // one write: no second segment waiting on an ACK
+                byte[] all = new byte[head.length + body.length];
+                System.arraycopy(head, 0, all, 0, head.length);
+                System.arraycopy(body, 0, all, head.length, body.length);
+                out.write(all);
+            } else {
+                out.write(head);
+                if (body != null && body.length > 0) {
+                    out.write(body);
+                }
             }
+            out.flush();
+        } catch (IOException e) {
+            if (ioDeadline.getAndSet(NONE) == EXPIRED || expired) {
+                throw timeout(e, "Write timed out (the worker read none of the request for");
+            }
+            throw e;
+        } catch (RuntimeException e) {
+            ioDeadline.set(NONE);
+            throw e;
         }
-        out.flush();
+        if (ioDeadline.getAndSet(NONE) == EXPIRED || expired) {
+            throw timeout(null, "Write timed out (the worker read none of the request for");
+        }
     }
 
     /** Bytes of the current response received so far (0 means the worker sent nothing yet). */
@@ -200,31 +215,30 @@ final class Connection {
 
     /** One read from the socket, under the watchdog's eye. */
     private int socketRead(byte[] b, int off, int len) throws IOException {
-        readDeadline.set(armable(watchdog.ticker().nanos() + readTimeoutNanos));
+        ioDeadline.set(armable(watchdog.ticker().nanos() + readTimeoutNanos));
         int n;
         try {
             n = in.read(b, off, len);
         } catch (IOException e) {
-            if (readDeadline.getAndSet(NONE) == EXPIRED || expired) {
-                throw timeout(e);
+            if (ioDeadline.getAndSet(NONE) == EXPIRED || expired) {
+                throw timeout(e, "Read timed out (no data from the worker for");
             }
             throw e;
         } catch (RuntimeException e) {
-            readDeadline.set(NONE);
+            ioDeadline.set(NONE);
             throw e;
         }
         // a socket closed under a blocked read may also end it with -1 (TLS does): never mistake that for an end
-        if (readDeadline.getAndSet(NONE) == EXPIRED || expired) {
-            throw timeout(null);
+        if (ioDeadline.getAndSet(NONE) == EXPIRED || expired) {
+            throw timeout(null, "Read timed out (no data from the worker for");
         }
         return n;
     }
 
-    private SocketTimeoutException timeout(IOException cause) {
+    private SocketTimeoutException timeout(IOException cause, String what) {
         SocketTimeoutException timeout = new SocketTimeoutException(totalExpired
                 ? "the answer took longer than its total time limit"
-                : "Read timed out (no data from the worker for " + Duration.ofNanos(readTimeoutNanos).toMillis()
-                        + " ms)");
+                : what + " " + Duration.ofNanos(readTimeoutNanos).toMillis() + " ms)");
         if (cause != null) {
             timeout.initCause(cause);
         }
@@ -237,7 +251,7 @@ final class Connection {
 
     /** Whether a socket read is in progress (for tests). */
     boolean reading() {
-        return readDeadline.get() != NONE;
+        return ioDeadline.get() != NONE;
     }
 
     /** Bounds the rest of the current response: past {@code deadline} (watchdog time) the connection is closed. */
@@ -272,9 +286,9 @@ final class Connection {
             close();
             return;
         }
-        long deadline = readDeadline.get();
+        long deadline = ioDeadline.get();
         if (deadline != NONE && deadline != EXPIRED && now - deadline >= 0
-                && readDeadline.compareAndSet(deadline, EXPIRED)) {
+                && ioDeadline.compareAndSet(deadline, EXPIRED)) {
             expired = true;
             close();
         }

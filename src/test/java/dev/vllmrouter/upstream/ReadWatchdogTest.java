@@ -95,6 +95,29 @@ class ReadWatchdogTest {
     }
 
     @Test
+    void aWorkerThatStopsReadingTheRequestTimesOutToo() throws Exception {
+        try (ServerSocket server = new ServerSocket(0)) {
+            Connection c = open(server);
+            try (Socket worker = server.accept()) { // accepts, never reads
+                byte[] big = new byte[64 * 1024 * 1024]; // far more than the socket buffers hold
+                CompletableFuture<Throwable> write = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        c.send("POST / HTTP/1.1\r\nHost: w\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1), big,
+                                Duration.ofSeconds(10));
+                        return null;
+                    } catch (IOException e) {
+                        return e;
+                    }
+                }, command -> Thread.ofVirtual().start(command));
+                await().until(c::reading);
+                now.addAndGet(Duration.ofSeconds(10).toNanos());
+                watchdog.sweep();
+                assertThat(write.get()).isInstanceOf(SocketTimeoutException.class).hasMessageStartingWith("Write");
+            }
+        }
+    }
+
+    @Test
     void aConnectionBetweenReadsIsNeverExpired() throws Exception {
         try (ServerSocket server = new ServerSocket(0)) {
             Connection c = open(server);
