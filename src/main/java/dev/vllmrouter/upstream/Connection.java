@@ -45,6 +45,8 @@ final class Connection {
     private volatile boolean expired;   // closed by the watchdog
     private volatile boolean totalExpired;
 
+    private static final String READ_TIMEOUT = "Read timed out (no data from the worker for";
+    private static final String WRITE_TIMEOUT = "Write timed out (the worker read none of the request for";
     private static final long NONE = 0;
     private static final long EXPIRED = Long.MIN_VALUE;
 
@@ -111,7 +113,7 @@ final class Connection {
         Duration t = readTimeout.compareTo(MAX_READ_TIMEOUT) > 0 ? MAX_READ_TIMEOUT : readTimeout;
         readTimeoutNanos = Math.max(1_000_000L, t.toNanos());
         // the same limit for a worker that stops reading the request as for one that stops answering
-        ioDeadline.set(armable(watchdog.ticker().nanos() + readTimeoutNanos));
+        arm();
         try {
             if (body != null && body.length > 0 && body.length <= 16 * 1024) {
                 // one write: no second segment waiting on an ACK
@@ -127,16 +129,14 @@ final class Connection {
             }
             out.flush();
         } catch (IOException e) {
-            if (ioDeadline.getAndSet(NONE) == EXPIRED || expired) {
-                throw timeout(e, "Write timed out (the worker read none of the request for");
-            }
-            throw e;
+            throw disarm(e, WRITE_TIMEOUT);
         } catch (RuntimeException e) {
             ioDeadline.set(NONE);
             throw e;
         }
-        if (ioDeadline.getAndSet(NONE) == EXPIRED || expired) {
-            throw timeout(null, "Write timed out (the worker read none of the request for");
+        IOException timedOut = disarm(null, WRITE_TIMEOUT);
+        if (timedOut != null) {
+            throw timedOut;
         }
     }
 
@@ -215,24 +215,32 @@ final class Connection {
 
     /** One read from the socket, under the watchdog's eye. */
     private int socketRead(byte[] b, int off, int len) throws IOException {
-        ioDeadline.set(armable(watchdog.ticker().nanos() + readTimeoutNanos));
+        arm();
         int n;
         try {
             n = in.read(b, off, len);
         } catch (IOException e) {
-            if (ioDeadline.getAndSet(NONE) == EXPIRED || expired) {
-                throw timeout(e, "Read timed out (no data from the worker for");
-            }
-            throw e;
+            throw disarm(e, READ_TIMEOUT);
         } catch (RuntimeException e) {
             ioDeadline.set(NONE);
             throw e;
         }
         // a socket closed under a blocked read may also end it with -1 (TLS does): never mistake that for an end
-        if (ioDeadline.getAndSet(NONE) == EXPIRED || expired) {
-            throw timeout(null, "Read timed out (no data from the worker for");
+        IOException timedOut = disarm(null, READ_TIMEOUT);
+        if (timedOut != null) {
+            throw timedOut;
         }
         return n;
+    }
+
+    /** Starts a guarded socket call: the watchdog may end it once the read timeout has passed. */
+    private void arm() {
+        ioDeadline.set(armable(watchdog.ticker().nanos() + readTimeoutNanos));
+    }
+
+    /** Ends a guarded socket call: the timeout when the watchdog claimed it, else {@code failure} (may be null). */
+    private IOException disarm(IOException failure, String what) {
+        return ioDeadline.getAndSet(NONE) == EXPIRED || expired ? timeout(failure, what) : failure;
     }
 
     private SocketTimeoutException timeout(IOException cause, String what) {
