@@ -346,6 +346,7 @@ class KubernetesDiscoveryTest {
 
         start(KubernetesDiscoveryConfig.regular(VLLM, 8000, "team-a"));
         awaitWorkers("http://10.0.0.1:8000");
+        eventually().until(() -> api.openWatches() == 1); // its watch is recorded before `before` is taken
         assertThat(api.requests()).extracting(FakeKubeApi.Request::path)
                 .containsOnly("/api/v1/namespaces/team-a/pods");
         discovery.close();
