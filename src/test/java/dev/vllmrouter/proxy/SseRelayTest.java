@@ -15,40 +15,16 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class SseRelayTest {
-    /** Returns the given pieces one read at a time, then EOF or a failure. */
+    /** Returns the given pieces one read at a time, each arriving on its own, then EOF or a failure. */
     private static InputStream pieces(boolean failAtEnd, String... parts) {
-        List<byte[]> list = new ArrayList<>();
-        for (String p : parts) {
-            list.add(p.getBytes(StandardCharsets.UTF_8));
-        }
-        return new InputStream() {
-            int i;
-
-            @Override
-            public int read() {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public int read(byte[] b, int off, int len) throws IOException {
-                if (i == list.size()) {
-                    if (failAtEnd) {
-                        throw new IOException("worker died");
-                    }
-                    return -1;
-                }
-                byte[] p = list.get(i++);
-                System.arraycopy(p, 0, b, off, p.length);
-                return p.length;
-            }
-        };
+        return bursts(failAtEnd, java.util.Arrays.stream(parts).map(List::of).toList());
     }
 
     /**
      * Returns one piece per read, like a chunked body: pieces of one burst have all arrived (available() counts the
-     * next one), a new burst has not (available() is 0 until it is read).
+     * next one), a new burst has not (available() is 0 until it is read). Then EOF or a failure.
      */
-    private static InputStream bursts(List<List<String>> bursts) {
+    private static InputStream bursts(boolean failAtEnd, List<List<String>> bursts) {
         List<byte[]> list = new ArrayList<>();
         List<Boolean> sameBurstAsPrevious = new ArrayList<>();
         for (List<String> burst : bursts) {
@@ -71,8 +47,11 @@ class SseRelayTest {
             }
 
             @Override
-            public int read(byte[] b, int off, int len) {
+            public int read(byte[] b, int off, int len) throws IOException {
                 if (i == list.size()) {
+                    if (failAtEnd) {
+                        throw new IOException("worker died");
+                    }
                     return -1;
                 }
                 byte[] p = list.get(i++);
@@ -85,7 +64,7 @@ class SseRelayTest {
     @Test
     void eventsThatArrivedTogetherAreFlushedTogetherAndNoneWaits() {
         Flushes out = new Flushes();
-        new SseRelay().relay(bursts(List.of(
+        new SseRelay().relay(bursts(false, List.of(
                 List.of("data: 1\n\n", "data: 2\n\n", "data: 3\n"), // three events already here, the third partial
                 List.of("\n"),                                         // its end comes later
                 List.of("data: 4\n\n"))), out);
