@@ -56,6 +56,7 @@ final class DemoCommand implements Callable<Integer> {
         settings.validateKeys(spec);
         RouterConfig checked = RouterConfig.from(options, spec.commandLine().getParseResult(), settings);
         LogSetup.configure(checked.logLevel(), checked.logDir(), checked.logJson());
+        RouterCommand.logEnvironment(settings, spec);
         List<SimWorker> sims = new ArrayList<>();
         for (int i = 0; i < workers; i++) {
             sims.add(SimWorker.start(SimConfig.builder()

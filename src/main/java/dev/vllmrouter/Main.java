@@ -49,7 +49,7 @@ public final class Main {
         cmd.getSubcommands().get("demo").getCommandSpec().defaultValueProvider(settings);
         cmd.setParameterExceptionHandler((ex, args) -> {
             PrintWriter err = ex.getCommandLine().getErr();
-            err.println("vllm-router: error: " + ex.getMessage());
+            err.println("vllm-router: error: " + settings.describe(ex));
             err.println("See '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             return 2;
         });

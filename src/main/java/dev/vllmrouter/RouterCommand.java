@@ -41,6 +41,7 @@ final class RouterCommand implements Callable<Integer> {
         settings.validateKeys(spec);
         RouterConfig config = RouterConfig.from(options, spec.commandLine().getParseResult(), settings);
         LogSetup.configure(config.logLevel(), config.logDir(), config.logJson());
+        logEnvironment(settings, spec);
         if (config.workers().isEmpty() && !config.isPd() && config.kubernetes() == null) {
             LOG.log(Level.WARNING, "no --worker-urls given: add workers with POST /add_worker?url=... "
                     + "(or try 'vllm-router demo' for simulated workers)");
@@ -55,6 +56,18 @@ final class RouterCommand implements Callable<Integer> {
         RouterApp app = RouterApp.start(config);
         serveUntilStopped(app::shutdown);
         return 0;
+    }
+
+    /** Says which {@code VLLM_ROUTER_*} variables were not taken as settings, and why. */
+    static void logEnvironment(SettingsSource settings, CommandSpec spec) {
+        if (!settings.serviceLinks().isEmpty()) {
+            LOG.log(Level.INFO, "ignoring Kubernetes service-link variables (not settings): {0}",
+                    String.join(", ", settings.serviceLinks()));
+        }
+        for (String name : settings.unknownVariables(spec)) {
+            LOG.log(Level.WARNING, "ignoring environment variable {0}: no such setting (settings are "
+                    + "VLLM_ROUTER_<FLAG>, e.g. VLLM_ROUTER_WORKER_URLS for --worker-urls)", name);
+        }
     }
 
     /** Blocks until the JVM is asked to stop (SIGTERM, Ctrl-C), then runs {@code stop} (draining first). */

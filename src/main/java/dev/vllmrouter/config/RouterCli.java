@@ -36,7 +36,7 @@ public final class RouterCli {
         try {
             parsed = cmd.parseArgs(args);
         } catch (CommandLine.ParameterException e) {
-            throw new ConfigException(e.getMessage());
+            throw new ConfigException(settings.describe(e));
         }
         settings.validateKeys(cmd.getCommandSpec());
         return RouterConfig.from(holder.options, parsed, settings);

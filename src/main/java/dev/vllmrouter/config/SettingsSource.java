@@ -53,14 +53,23 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
      */
     public static SettingsSource create(Map<String, String> environment, Path configFile) {
         Map<String, String> env = new HashMap<>();
+        Map<String, String> envNames = new HashMap<>();
+        List<String> serviceLinks = new java.util.ArrayList<>();
         environment.forEach((k, v) -> {
             if (k.startsWith(ENV_PREFIX) && k.length() > ENV_PREFIX.length()) {
+                if (KubernetesServiceLinks.isServiceLink(k, v)) {
+                    serviceLinks.add(k);
+                    return;
+                }
                 String key = k.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '-');
                 env.put(key, v);
+                envNames.put(key, k);
             }
         });
         Map<String, String> file = configFile == null ? Map.of() : readYaml(configFile);
         SettingsSource s = new SettingsSource(env, file, configFile);
+        s.envNames = envNames;
+        s.serviceLinks = List.copyOf(new TreeSet<>(serviceLinks));
         s.validationUrlsEnv = environment.get(VALIDATION_URLS_ENV);
         s.otlpEndpointEnv = environment.get("OTEL_EXPORTER_OTLP_ENDPOINT");
         return s;
@@ -71,6 +80,8 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
 
     private String validationUrlsEnv;
     private String otlpEndpointEnv;
+    private Map<String, String> envNames = Map.of();
+    private List<String> serviceLinks = List.of();
 
     /** The value of {@code OTEL_EXPORTER_OTLP_ENDPOINT}, or {@code null}. */
     public String otlpEndpointEnv() {
@@ -84,20 +95,64 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
 
     /**
      * Checks that every key of the file names an option of {@code spec}. Unknown {@code VLLM_ROUTER_*} variables are
-     * ignored: vllm-router itself reads some (e.g. {@code VLLM_ROUTER_STAGES}) that are not flags.
+     * ignored (see {@link #unknownVariables}): vllm-router itself reads some (e.g. {@code VLLM_ROUTER_STAGES}) that
+     * are not flags, and a pod's environment holds variables nobody chose.
      */
     public void validateKeys(CommandLine.Model.CommandSpec spec) {
-        Set<String> known = spec.options().stream()
-                .flatMap(o -> java.util.Arrays.stream(o.names()))
-                .filter(n -> n.startsWith("--"))
-                .map(n -> n.substring(2))
-                .collect(Collectors.toSet());
+        Set<String> known = knownKeys(spec);
         for (String key : file.keySet()) {
             if (!known.contains(key) || "config".equals(key)) {
                 throw new ConfigException("unknown setting '" + key + "' in " + filePath
                         + " (expected the name of a command-line flag without the leading dashes)");
             }
         }
+    }
+
+    /**
+     * The {@code VLLM_ROUTER_*} variables that name no flag of {@code spec} and are not among the variables
+     * vllm-router reads for itself: ignored, and worth a warning at start (a typo such as
+     * {@code VLLM_ROUTER_POLICIY} would otherwise go unnoticed).
+     */
+    public List<String> unknownVariables(CommandLine.Model.CommandSpec spec) {
+        Set<String> known = knownKeys(spec);
+        return envNames.entrySet().stream()
+                .filter(e -> !known.contains(e.getKey()))
+                .map(Map.Entry::getValue)
+                .filter(name -> !name.equals(ENV_PREFIX + "CONFIG") && !name.equals(ENV_PREFIX + "STAGES")
+                        && !name.equals(ENV_PREFIX + "SLL_SESSION_EXPIRATION_IN_S")
+                        && !name.startsWith(ENV_PREFIX + "BENCH_"))
+                .sorted()
+                .toList();
+    }
+
+    /**
+     * The {@code VLLM_ROUTER_*} variables left out because they are Kubernetes service links (a Service named
+     * {@code vllm-router} gives every pod {@code VLLM_ROUTER_PORT=tcp://10.96.x.y:30000}), sorted.
+     */
+    public List<String> serviceLinks() {
+        return serviceLinks;
+    }
+
+    /**
+     * A picocli parse error, with where a value that did not come from the command line came from: "Invalid value
+     * for option '--port': 'x' is not an int (from environment variable VLLM_ROUTER_PORT)".
+     */
+    public String describe(CommandLine.ParameterException e) {
+        String message = e.getMessage();
+        CommandLine.ParseResult parsed = e.getCommandLine() == null ? null : e.getCommandLine().getParseResult();
+        if (e.getArgSpec() instanceof OptionSpec option && supplied.contains(option.longestName())
+                && (parsed == null || !parsed.hasMatchedOption(option))) {
+            message += " (from " + origin(option.longestName()) + ")";
+        }
+        return message;
+    }
+
+    private static Set<String> knownKeys(CommandLine.Model.CommandSpec spec) {
+        return spec.options().stream()
+                .flatMap(o -> java.util.Arrays.stream(o.names()))
+                .filter(n -> n.startsWith("--"))
+                .map(n -> n.substring(2))
+                .collect(Collectors.toSet());
     }
 
     @Override

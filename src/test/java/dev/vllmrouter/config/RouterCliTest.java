@@ -101,6 +101,62 @@ class RouterCliTest {
         assertThat(c.host()).as("default").isEqualTo("127.0.0.1");
     }
 
+    /** What Kubernetes writes into a pod for a Service named vllm-router and one named vllm-router-prometheus. */
+    private static Map<String, String> kubernetesServiceLinks() {
+        Map<String, String> env = new java.util.HashMap<>();
+        env.put("VLLM_ROUTER_SERVICE_HOST", "10.96.12.34");
+        env.put("VLLM_ROUTER_SERVICE_PORT", "30000");
+        env.put("VLLM_ROUTER_SERVICE_PORT_HTTP", "30000");
+        env.put("VLLM_ROUTER_PORT", "tcp://10.96.12.34:30000");
+        env.put("VLLM_ROUTER_PORT_30000_TCP", "tcp://10.96.12.34:30000");
+        env.put("VLLM_ROUTER_PORT_30000_TCP_PROTO", "tcp");
+        env.put("VLLM_ROUTER_PORT_30000_TCP_PORT", "30000");
+        env.put("VLLM_ROUTER_PORT_30000_TCP_ADDR", "10.96.12.34");
+        env.put("VLLM_ROUTER_PROMETHEUS_SERVICE_HOST", "10.96.12.35");
+        env.put("VLLM_ROUTER_PROMETHEUS_SERVICE_PORT", "29000");
+        env.put("VLLM_ROUTER_PROMETHEUS_PORT", "tcp://10.96.12.35:29000");
+        env.put("VLLM_ROUTER_PROMETHEUS_PORT_29000_TCP_PORT", "29000");
+        return env;
+    }
+
+    @Test
+    void kubernetesServiceLinksAreNeverSettings(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("router.yaml");
+        Files.writeString(file, "port: 31000\nprometheus-port: 29100\nhost: 0.0.0.0\n");
+        RouterConfig c = RouterCli.parse(kubernetesServiceLinks(), "--config", file.toString());
+        assertThat(c.port()).as("from the file, not VLLM_ROUTER_PORT=tcp://...").isEqualTo(31000);
+        assertThat(c.prometheusPort()).isEqualTo(29100);
+        assertThat(RouterCli.parse(kubernetesServiceLinks()).port()).as("the default").isEqualTo(30000);
+
+        Map<String, String> env = kubernetesServiceLinks();
+        env.put("VLLM_ROUTER_POLICY", "random");
+        SettingsSource settings = SettingsSource.create(env, null);
+        assertThat(settings.serviceLinks()).contains("VLLM_ROUTER_PORT", "VLLM_ROUTER_SERVICE_HOST",
+                "VLLM_ROUTER_PORT_30000_TCP_ADDR", "VLLM_ROUTER_PROMETHEUS_PORT").doesNotContain("VLLM_ROUTER_POLICY");
+        assertThat(RouterCli.parse(env).policy().name()).as("real settings still apply").isEqualTo("random");
+    }
+
+    @Test
+    void unknownVariablesAreReportedNotFatal() {
+        Map<String, String> env = new java.util.HashMap<>(kubernetesServiceLinks());
+        env.put("VLLM_ROUTER_POLICIY", "random");
+        env.put("VLLM_ROUTER_STAGES", "1");
+        env.put("VLLM_ROUTER_WORKER_URLS", "http://a:8000");
+        assertThat(RouterCli.parse(env).workers()).hasSize(1);
+        SettingsSource settings = SettingsSource.create(env, null);
+        picocli.CommandLine cmd = new picocli.CommandLine(new RouterCli.Holder());
+        assertThat(settings.unknownVariables(cmd.getCommandSpec()))
+                .as("a typo is reported; vllm-router's own variables and service links are not")
+                .containsExactly("VLLM_ROUTER_POLICIY");
+    }
+
+    @Test
+    void aBadValueFromTheEnvironmentNamesTheVariable() {
+        assertThatThrownBy(() -> RouterCli.parse(Map.of("VLLM_ROUTER_PORT", "thirty")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("'--port'").hasMessageContaining("environment variable VLLM_ROUTER_PORT");
+    }
+
     @Test
     void configFileMayComeFromTheEnvironment(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("r.yaml");
