@@ -57,6 +57,8 @@ final class DemoCommand implements Callable<Integer> {
         RouterConfig checked = RouterConfig.from(options, spec.commandLine().getParseResult(), settings);
         LogSetup.configure(checked.logLevel(), checked.logDir(), checked.logJson());
         RouterCommand.logEnvironment(settings, spec);
+        dev.vllmrouter.config.AcceptedFlags.warnings(options, spec.commandLine().getParseResult(), settings)
+                .forEach(w -> System.getLogger(DemoCommand.class.getName()).log(System.Logger.Level.WARNING, w));
         List<SimWorker> sims = new ArrayList<>();
         for (int i = 0; i < workers; i++) {
             sims.add(SimWorker.start(SimConfig.builder()

@@ -44,6 +44,8 @@ public final class Main {
 
     static CommandLine commandLine(SettingsSource settings) {
         CommandLine cmd = new CommandLine(new RouterCommand(settings));
+        // an unknown flag after a list flag (`--worker-urls http://a --bogus`) is named as unknown, not taken as a URL
+        cmd.setUnmatchedOptionsAllowedAsOptionParameters(false);
         // only the router's own commands read VLLM_ROUTER_* and --config (not sim-worker)
         cmd.getCommandSpec().defaultValueProvider(settings);
         cmd.getSubcommands().get("demo").getCommandSpec().defaultValueProvider(settings);

@@ -229,7 +229,12 @@ public final class RouterApp implements AutoCloseable {
         }
         app.monitor.start();
         app.healthChecker.start();
-        app.server.start();
+        try {
+            app.server.start();
+        } catch (RuntimeException e) {
+            app.close();
+            throw e;
+        }
         LOG.log(Level.INFO, "vllm-router listening on http://{0}:{1} ({2}, {3} workers); "
                         + "Prometheus metrics on http://{4}:{5}/metrics", config.host(), String.valueOf(app.port()),
                 config.isPd() ? "prefill/decode, " + config.pd().kvConnector() + ", prefill policy "

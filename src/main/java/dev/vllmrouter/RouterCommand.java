@@ -4,9 +4,11 @@ import java.lang.System.Logger.Level;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
+import dev.vllmrouter.config.AcceptedFlags;
 import dev.vllmrouter.config.RouterConfig;
 import dev.vllmrouter.config.RouterOptions;
 import dev.vllmrouter.config.SettingsSource;
+import dev.vllmrouter.server.RouterServer;
 import dev.vllmrouter.sim.SimWorkerCommand;
 
 import picocli.CommandLine.Command;
@@ -42,6 +44,9 @@ final class RouterCommand implements Callable<Integer> {
         RouterConfig config = RouterConfig.from(options, spec.commandLine().getParseResult(), settings);
         LogSetup.configure(config.logLevel(), config.logDir(), config.logJson());
         logEnvironment(settings, spec);
+        AcceptedFlags.warnings(options, spec.commandLine().getParseResult(), settings)
+                .forEach(w -> LOG.log(Level.WARNING, w));
+        RouterServer.checkAddresses(config);
         if (config.workers().isEmpty() && !config.isPd() && config.kubernetes() == null) {
             LOG.log(Level.WARNING, "no --worker-urls given: add workers with POST /add_worker?url=... "
                     + "(or try 'vllm-router demo' for simulated workers)");

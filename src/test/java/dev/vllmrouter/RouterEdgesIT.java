@@ -96,7 +96,10 @@ class RouterEdgesIT {
             assertThat(res.statusCode()).isEqualTo(503);
             assertThat(JSON.readTree(res.body()).path("error").path("type").asText())
                     .isEqualTo("ServiceUnavailableError");
-            assertThat(fleet.get("/health").statusCode()).isEqualTo(503);
+            assertThat(fleet.get("/health").statusCode()).as("liveness: no worker yet is no reason to restart")
+                    .isEqualTo(200);
+            assertThat(fleet.get("/health").body()).isEqualTo("OK: 0 of 0 workers usable; not ready "
+                    + "(/readiness answers 503)");
             assertThat(fleet.get("/readiness").statusCode()).isEqualTo(503);
             assertThat(fleet.get("/v1/models").statusCode()).isEqualTo(503);
         }

@@ -27,10 +27,20 @@ public final class RouterCli {
      * @throws ConfigException for any invalid flag or value
      */
     public static RouterConfig parse(Map<String, String> env, String... rawArgs) {
+        return parseWithWarnings(env, rawArgs).config();
+    }
+
+    /** A parsed configuration and the start-up warnings about flags that change nothing here. */
+    public record Parsed(RouterConfig config, java.util.List<String> warnings) {
+    }
+
+    /** As {@link #parse}, also returning the warnings the router logs at start ({@link AcceptedFlags}). */
+    public static Parsed parseWithWarnings(Map<String, String> env, String... rawArgs) {
         String[] args = PrefillArgs.normalize(rawArgs);
         SettingsSource settings = SettingsSource.create(env, configFile(args, env));
         Holder holder = new Holder();
         CommandLine cmd = new CommandLine(holder);
+        cmd.setUnmatchedOptionsAllowedAsOptionParameters(false);
         cmd.getCommandSpec().defaultValueProvider(settings);
         CommandLine.ParseResult parsed;
         try {
@@ -39,7 +49,8 @@ public final class RouterCli {
             throw new ConfigException(settings.describe(e));
         }
         settings.validateKeys(cmd.getCommandSpec());
-        return RouterConfig.from(holder.options, parsed, settings);
+        RouterConfig config = RouterConfig.from(holder.options, parsed, settings);
+        return new Parsed(config, AcceptedFlags.warnings(holder.options, parsed, settings));
     }
 
     /**

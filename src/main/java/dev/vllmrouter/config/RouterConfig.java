@@ -93,9 +93,7 @@ public record RouterConfig(
                         + (parsed.hasMatchedOption(spec) ? "" : " (set in " + settings.origin(name) + ")"));
             }
         }
-        if (!"vllm".equals(o.backend)) {
-            throw new ConfigException("not supported yet: --backend " + o.backend + " (only vllm)");
-        }
+        AcceptedFlags.validate(o);
         String policy = o.policy.trim().toLowerCase(Locale.ROOT);
         if (!KNOWN_POLICIES.contains(policy)) {
             throw new ConfigException("--policy: '" + o.policy + "' (expected one of " + KNOWN_POLICIES + ")");

@@ -85,18 +85,37 @@ public final class RouterOptions {
             description = "Expand each worker URL into url@0..url@N-1 data-parallel ranks.")
     public int intraNodeDataParallelSize = 1;
 
-    @Option(names = {"--backend", "--runtime"}, description = "Backend runtime; only vllm is supported.")
+    @Option(names = {"--backend", "--runtime"}, description = "Backend runtime: vllm (trtllm and anthropic are "
+            + "accepted and routed as vllm, with a warning, as vllm-router does; openai: not supported yet).")
     public String backend = "vllm";
 
     @Option(names = "--enable-igw", description = "Inference-gateway multi-router mode. [not supported yet]")
     public boolean enableIgw;
 
-    @Option(names = "--history-backend", description = "Responses API history storage. [not supported yet]")
+    @Option(names = "--history-backend", description = "Responses API history storage of the IGW mode: memory or "
+            + "none. Accepted with a warning: it has no effect outside IGW.")
     public String historyBackend = "memory";
 
     @Option(names = "--profile", description = "Call /start_profile and /stop_profile around PD stages. "
             + "[not supported yet]")
     public boolean profile;
+
+    @Option(names = "--model-path", paramLabel = "PATH", description = "Python launcher / older vllm-router: "
+            + "model for router-side tokenization. Accepted with a warning: no effect yet.")
+    public String modelPath;
+
+    @Option(names = "--tokenizer-path", paramLabel = "PATH", description = "Python launcher / older vllm-router: "
+            + "tokenizer for router-side tokenization. Accepted with a warning: no effect yet.")
+    public String tokenizerPath;
+
+    @Option(names = "--mini-lb", description = "Python launcher: its debug load balancer. Accepted with a warning: "
+            + "this router serves instead.")
+    public boolean miniLb;
+
+    @Option(names = "--rate-limit-tokens-per-second", paramLabel = "N", description = "Python launcher: refill rate "
+            + "of its admission token bucket. [not supported yet: --max-concurrent-requests is a limit of requests "
+            + "in flight here]")
+    public Integer rateLimitTokensPerSecond;
 
     @Option(names = "--api-key", description = "Key sent to workers as 'Authorization: Bearer <key>'.")
     public String apiKey;
@@ -316,9 +335,20 @@ public final class RouterOptions {
             description = "YAML file with the same settings under the flag names (CLI > env > file > defaults).")
     public Path config;
 
+    /**
+     * Flags of vllm-router (or of its Python launcher) that change nothing in this router: accepted, each with the
+     * warning logged at start when it is given (command line, environment or file). See {@link AcceptedFlags}.
+     */
+    public static final java.util.Map<String, String> ACCEPTED_WITHOUT_EFFECT = java.util.Map.of(
+            "--history-backend", "it configures the Responses API storage of the IGW mode, which this router does not"
+                    + " have",
+            "--model-path", "router-side tokenization is not built yet; the router reads no model files",
+            "--tokenizer-path", "router-side tokenization is not built yet; the router reads no tokenizer files",
+            "--mini-lb", "this is the Python launcher's debug load balancer; this router serves instead");
+
     /** Flags whose feature has not landed; giving one (CLI, environment or file) stops the start. */
     public static final List<String> NOT_SUPPORTED_YET = List.of(
-            "--enable-igw", "--history-backend", "--profile",
+            "--enable-igw", "--profile", "--rate-limit-tokens-per-second",
             "--wasm-middleware", "--wasm-middleware-sha256", "--wasm-middleware-route",
             "--enable-program-scheduling", "--program-scheduling-config-json");
 }

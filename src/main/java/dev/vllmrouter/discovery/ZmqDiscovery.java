@@ -50,7 +50,12 @@ public final class ZmqDiscovery implements AutoCloseable {
         this.socket = context.createSocket(SocketType.ROUTER);
         socket.setReceiveTimeOut(POLL_MILLIS);
         socket.setLinger(0);
-        socket.bind("tcp://" + bindAddress);
+        try {
+            socket.bind("tcp://" + bindAddress);
+        } catch (RuntimeException e) {
+            context.close();
+            throw e;
+        }
     }
 
     public ZmqDiscovery start() {

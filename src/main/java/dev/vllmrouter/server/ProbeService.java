@@ -8,10 +8,16 @@ import dev.vllmrouter.worker.Role;
 import dev.vllmrouter.worker.WorkerSnapshot;
 
 /**
- * Probes for orchestrators: {@code /liveness} (the process answers), {@code /readiness} (vllm-router's JSON with
- * worker counts; 503 without a usable worker) and {@code /health} (200 when at least one worker is usable —
- * vllm-router answers 503 as soon as any single worker is unhealthy, which takes a whole healthy fleet out of a load
- * balancer for one bad pod). Once the router drains (SIGTERM), {@code /readiness} and {@code /health} answer 503.
+ * Probes for orchestrators:
+ * <ul>
+ *   <li>{@code /liveness}: 200 while the process serves.</li>
+ *   <li>{@code /health}: 200 while the process serves, with the worker state in its text. vllm-router's manifests
+ *       use it as the liveness probe, so it never fails because of workers (none registered yet, all unhealthy) or
+ *       a drain: a router started by Kubernetes discovery before any vLLM pod is ready must not be restarted in a
+ *       loop. (vllm-router answers 503 as soon as any single worker is unhealthy.)</li>
+ *   <li>{@code /readiness}: vllm-router's JSON with worker counts; 503 without a usable worker (under PD: without a
+ *       usable prefill and decode worker) and once the router drains (SIGTERM).</li>
+ * </ul>
  */
 final class ProbeService implements HttpService {
     private final RouterContext ctx;
@@ -22,30 +28,31 @@ final class ProbeService implements HttpService {
         this.endpoint = new Endpoint(ctx, Authenticator.Access.PUBLIC, false);
     }
 
+    /** {@code /health}'s body: always 200, the worker state in words (readiness is {@code /readiness}). */
+    private String healthText() {
+        if (ctx.drain().draining()) {
+            return "OK: shutting down (draining running requests; /readiness answers 503)";
+        }
+        if (ctx.pd() != null) {
+            int p = ctx.registry().snapshot(Role.PREFILL).available().size();
+            int d = ctx.registry().snapshot(Role.DECODE).available().size();
+            return "OK: " + p + " prefill, " + d + " decode workers usable"
+                    + (p > 0 && d > 0 ? "" : "; not ready (/readiness answers 503)");
+        }
+        WorkerSnapshot s = ctx.registry().snapshot();
+        int usable = s.available().size();
+        return "OK: " + usable + " of " + s.workers().size() + " workers usable"
+                + (usable > 0 ? "" : "; not ready (/readiness answers 503)");
+    }
+
     @Override
     public void routing(HttpRules rules) {
         rules.get("/liveness", (req, res) -> endpoint.run("/liveness", req, res,
                 (r, sink, id) -> Endpoint.text(sink, res, 200, "OK")));
-        rules.get("/health", (req, res) -> endpoint.run("/health", req, res, (r, sink, id) -> {
-            if (ctx.drain().draining()) {
-                Endpoint.text(sink, res, 503, "Shutting down");
-                return;
-            }
-            if (ctx.pd() != null) {
-                int p = ctx.registry().snapshot(Role.PREFILL).available().size();
-                int d = ctx.registry().snapshot(Role.DECODE).available().size();
-                Endpoint.text(sink, res, p > 0 && d > 0 ? 200 : 503, (p > 0 && d > 0 ? "OK: " : "Waiting for workers: ")
-                        + p + " prefill, " + d + " decode usable");
-                return;
-            }
-            WorkerSnapshot s = ctx.registry().snapshot();
-            int usable = s.available().size();
-            if (usable > 0) {
-                Endpoint.text(sink, res, 200, "OK: " + usable + " of " + s.workers().size() + " workers usable");
-            } else {
-                Endpoint.text(sink, res, 503, "No usable workers (" + s.workers().size() + " registered)");
-            }
-        }));
+        // a liveness probe in vllm-router's manifests: never fails because of workers or a drain, or Kubernetes
+        // restarts a router that only waits for its first vLLM pod (or cuts its drain short)
+        rules.get("/health", (req, res) -> endpoint.run("/health", req, res,
+                (r, sink, id) -> Endpoint.text(sink, res, 200, healthText())));
         rules.get("/readiness", (req, res) -> endpoint.run("/readiness", req, res, (r, sink, id) -> {
             if (ctx.drain().draining()) {
                 Endpoint.json(sink, res, 503, "{\"status\":\"not_ready\",\"reason\":\"shutting down\"}");

@@ -23,9 +23,10 @@ public final class RouterServer {
     private static final String METRICS_SOCKET = "prometheus";
 
     private final WebServer server;
+    private final dev.vllmrouter.config.RouterConfig config;
 
     public RouterServer(RouterContext ctx) {
-        var config = ctx.config();
+        this.config = ctx.config();
         var builder = WebServer.builder();
         if (config.tlsCertPath() != null) {
             // HTTPS on the main listener only; the Prometheus listener stays plain (scraped in-cluster)
@@ -76,9 +77,55 @@ public final class RouterServer {
                 .register(new OpenAiService(ctx));
     }
 
+    /**
+     * Starts both listeners.
+     *
+     * @throws IllegalStateException naming the listener (and flag) that could not bind, after stopping the other:
+     *                               Helidon logs the failure and returns a server that listens nowhere (port -1)
+     */
     public RouterServer start() {
         server.start();
-        return this;
+        if (server.isRunning() && server.port() > 0 && server.port(METRICS_SOCKET) > 0) {
+            return this;
+        }
+        server.stop();
+        String problem = bindProblem("--host/--port", config.host(), config.port());
+        if (problem == null) {
+            problem = bindProblem("--prometheus-host/--prometheus-port", config.prometheusHost(),
+                    config.prometheusPort());
+        }
+        throw new IllegalStateException(problem != null ? problem
+                : "the HTTP listeners did not start (see the log above)");
+    }
+
+    /**
+     * Fails fast, before the start-up wait for workers (up to {@code --worker-startup-timeout-secs}), when a
+     * listener's address cannot be bound, e.g. a port another process holds.
+     *
+     * @throws IllegalStateException naming the listener and its flag
+     */
+    public static void checkAddresses(dev.vllmrouter.config.RouterConfig config) {
+        for (String problem : new String[] {
+                bindProblem("--host/--port", config.host(), config.port()),
+                bindProblem("--prometheus-host/--prometheus-port", config.prometheusHost(), config.prometheusPort())}) {
+            if (problem != null) {
+                throw new IllegalStateException(problem);
+            }
+        }
+    }
+
+    /** Why {@code host:port} cannot be bound now, or {@code null} if it can (port 0 always can). */
+    static String bindProblem(String flags, String host, int port) {
+        if (port == 0) {
+            return null;
+        }
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new java.net.InetSocketAddress(host, port));
+            return null;
+        } catch (java.io.IOException | RuntimeException e) {
+            return "cannot listen on " + host + ":" + port + " (" + flags + "): " + e.getMessage();
+        }
     }
 
     public int port() {

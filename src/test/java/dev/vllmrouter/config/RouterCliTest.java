@@ -185,6 +185,41 @@ class RouterCliTest {
     }
 
     @Test
+    void flagsThatChangeNothingHereAreAcceptedWithAWarning(@TempDir Path dir) throws Exception {
+        RouterCli.Parsed p = RouterCli.parseWithWarnings(NO_ENV, "--worker-urls", "http://a:8000",
+                "--backend", "vllm", "--history-backend", "memory", "--model-path", "/models/qwen",
+                "--tokenizer-path", "/models/qwen", "--mini-lb");
+        assertThat(p.config().workers()).hasSize(1);
+        assertThat(p.warnings()).hasSize(4).anySatisfy(w -> assertThat(w).startsWith("--history-backend is accepted"))
+                .anySatisfy(w -> assertThat(w).startsWith("--model-path is accepted"))
+                .anySatisfy(w -> assertThat(w).startsWith("--tokenizer-path is accepted"))
+                .anySatisfy(w -> assertThat(w).startsWith("--mini-lb is accepted"));
+        assertThat(RouterCli.parseWithWarnings(NO_ENV, "--runtime", "trtllm").warnings())
+                .containsExactly("--backend trtllm: not implemented (as in vllm-router); routing as vllm");
+        assertThat(RouterCli.parseWithWarnings(NO_ENV, "--history-backend", "none").warnings()).hasSize(1);
+        Path file = dir.resolve("c.yaml");
+        Files.writeString(file, "history-backend: memory\n");
+        assertThat(RouterCli.parseWithWarnings(NO_ENV, "--config", file.toString()).warnings())
+                .as("from a file too").hasSize(1);
+        assertThat(RouterCli.parseWithWarnings(NO_ENV).warnings()).as("defaults warn about nothing").isEmpty();
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--history-backend", "redis"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("expected memory or none");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--backend", "sglang"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--backend: 'sglang'");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--rate-limit-tokens-per-second", "10"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("not supported yet: --rate-limit-tokens-per-second");
+    }
+
+    @Test
+    void anUnknownFlagAfterAListFlagIsNamed() {
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--worker-urls", "http://a:8000", "--bogus-flag", "1"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("Unknown option: '--bogus-flag'");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--selector", "app=vllm", "--no-such"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("'--no-such'");
+    }
+
+    @Test
     void notYetSupportedFlagsFailAtStart(@TempDir Path dir) throws Exception {
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--wasm-middleware-route", "/v1/x"))
                 .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --wasm-middleware-route");
