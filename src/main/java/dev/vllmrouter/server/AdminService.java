@@ -28,6 +28,8 @@ import dev.vllmrouter.worker.WorkerSnapshot;
  */
 final class AdminService implements HttpService {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** vllm-router's (axum's) answer to {@code /add_worker} or {@code /remove_worker} without {@code ?url=}. */
+    static final String MISSING_URL = "Failed to deserialize query string: missing field `url`";
 
     private final RouterContext ctx;
     private final Endpoint endpoint;
@@ -43,15 +45,20 @@ final class AdminService implements HttpService {
             AddResult result = ctx.pd() != null
                     ? new AddResult(false, "In prefill/decode mode use POST /workers with \"worker_type\": "
                             + "\"prefill\" or \"decode\"")
-                    : add(r.query().first("url").orElse(""), Role.REGULAR, -1);
+                    : r.query().first("url").isEmpty() ? new AddResult(false, MISSING_URL)
+                    : add(r.query().first("url").get(), Role.REGULAR, -1);
             Endpoint.text(sink, res, result.ok ? 200 : 400, result.message);
         }));
         rules.post("/remove_worker", (req, res) -> endpoint.run("/remove_worker", req, res, (r, sink, id) -> {
-            String url = r.query().first("url").orElse("");
+            String url = r.query().first("url").orElse(null);
+            if (url == null) {
+                Endpoint.text(sink, res, 400, MISSING_URL);
+                return;
+            }
             ctx.registry().remove(url);
             Endpoint.text(sink, res, 200, "Successfully removed worker: " + url);
         }));
-        rules.get("/list_workers", (req, res) -> endpoint.run("/list_workers", req, res, (r, sink, id) -> {
+        ProbeService.getOrHead(rules, "/list_workers", (req, res) -> endpoint.run("/list_workers", req, res, (r, sink, id) -> {
             StringBuilder sb = new StringBuilder("{\"urls\":[");
             List<Worker> workers = ctx.registry().snapshot().workers();
             for (int i = 0; i < workers.size(); i++) {
@@ -60,15 +67,9 @@ final class AdminService implements HttpService {
             }
             Endpoint.json(sink, res, 200, sb.append("]}").toString());
         }));
-        rules.get("/get_loads", (req, res) -> endpoint.run("/get_loads", req, res, (r, sink, id) -> {
-            StringBuilder sb = new StringBuilder("{\"workers\":[");
-            List<Worker> workers = ctx.registry().snapshot().workers();
-            for (int i = 0; i < workers.size(); i++) {
-                sb.append(i == 0 ? "" : ",").append("{\"worker\":");
-                Json.appendString(sb, workers.get(i).id());
-                sb.append(",\"load\":").append(workers.get(i).inFlight()).append('}');
-            }
-            Endpoint.json(sink, res, 200, sb.append("]}").toString());
+        ProbeService.getOrHead(rules, "/get_loads", (req, res) -> endpoint.run("/get_loads", req, res, (r, sink, id) -> {
+            Endpoint.json(sink, res, 200, ctx.pd() != null ? pdLoadsJson(ctx.registry().snapshot())
+                    : loadsJson(ctx.registry().snapshot()));
         }));
         rules.post("/flush_cache", (req, res) -> endpoint.run("/flush_cache", req, res, (r, sink, id) -> {
             List<String> failed = ctx.fleet().resetPrefixCache();
@@ -78,11 +79,11 @@ final class AdminService implements HttpService {
                 Endpoint.text(sink, res, 500, "Cache flush failed on one or more servers: " + failed);
             }
         }));
-        rules.get("/workers", (req, res) -> endpoint.run("/workers", req, res,
+        ProbeService.getOrHead(rules, "/workers", (req, res) -> endpoint.run("/workers", req, res,
                 (r, sink, id) -> Endpoint.json(sink, res, 200, workersJson(ctx.registry().snapshot()))));
         rules.post("/workers", (req, res) -> endpoint.run("/workers", req, res, (r, sink, id) -> postWorker(r, res,
                 sink)));
-        rules.get("/workers/*", (req, res) -> endpoint.run("/workers/{url}", req, res, (r, sink, id) -> {
+        ProbeService.getOrHead(rules, "/workers/*", (req, res) -> endpoint.run("/workers/{url}", req, res, (r, sink, id) -> {
             Worker w = ctx.registry().find(pathUrl(r));
             if (w == null) {
                 notFound(sink, res, pathUrl(r));
@@ -100,6 +101,39 @@ final class AdminService implements HttpService {
             Endpoint.json(sink, res, 200, "{\"success\":true,\"message\":"
                     + Json.quote("Worker " + url + " removed successfully") + "}");
         }));
+    }
+
+    /** vllm-router's regular {@code /get_loads}: each worker's in-flight requests as this router counts them. */
+    static String loadsJson(WorkerSnapshot snapshot) {
+        StringBuilder sb = new StringBuilder("{\"workers\":[");
+        List<Worker> workers = snapshot.workers();
+        for (int i = 0; i < workers.size(); i++) {
+            sb.append(i == 0 ? "" : ",").append("{\"worker\":");
+            Json.appendString(sb, workers.get(i).id());
+            sb.append(",\"load\":").append(workers.get(i).inFlight()).append('}');
+        }
+        return sb.append("]}").toString();
+    }
+
+    /**
+     * vllm-router's prefill/decode {@code /get_loads}: {@code {"loads":{"prefill_<url>":n,"decode_<url>":n},
+     * "errors":[]}}. The counts are this router's own, so there are never errors to report.
+     */
+    static String pdLoadsJson(WorkerSnapshot snapshot) {
+        StringBuilder sb = new StringBuilder("{\"loads\":{");
+        boolean first = true;
+        for (Role role : List.of(Role.PREFILL, Role.DECODE)) {
+            for (Worker w : snapshot.workers()) {
+                if (w.role() != role) {
+                    continue;
+                }
+                sb.append(first ? "" : ",");
+                first = false;
+                Json.appendString(sb, role.label() + "_" + w.id());
+                sb.append(':').append(w.inFlight());
+            }
+        }
+        return sb.append("},\"errors\":[]}").toString();
     }
 
     private void postWorker(ServerRequest req, ServerResponse res, HelidonSink sink) {
@@ -183,7 +217,7 @@ final class AdminService implements HttpService {
                     .append("\",\"is_healthy\":")
                     .append(snapshot.available().contains(w))
                     .append(",\"load\":").append(w.inFlight())
-                    .append(",\"connection_mode\":\"http\",\"priority\":50,\"cost\":1.0");
+                    .append(",\"connection_mode\":\"Http\",\"priority\":50,\"cost\":1.0");
             if (w.dpRank() >= 0) {
                 sb.append(",\"dp_rank\":").append(w.dpRank());
             }

@@ -64,7 +64,7 @@ final class OpenAiService implements HttpService {
         for (String route : JSON_ROUTES) {
             rules.post(route, (req, res) -> endpoint.run(route, req, res, (r, sink, id) -> json(route, r, sink, id)));
         }
-        rules.get("/v1/models", (req, res) -> endpoint.run("/v1/models", req, res, (r, sink, id) -> {
+        ProbeService.getOrHead(rules, "/v1/models", (req, res) -> endpoint.run("/v1/models", req, res, (r, sink, id) -> {
             byte[] body = ctx.models().models(ctx.registry().snapshot(), r.headers(), id);
             sink.status(200);
             res.headers().contentType(MediaTypes.APPLICATION_JSON);
@@ -79,6 +79,7 @@ final class OpenAiService implements HttpService {
                     admitted(sink, () -> ctx.fleet().firstSuccess(proxyRequest("/v1/responses/{id}/cancel", r,
                             body, RequestFacts.NONE, id), sink));
                 }));
+        RouterRoutes.methodNotAllowed(rules, publicFallback);
         rules.any((req, res) -> {
             String path = req.path().rawPath();
             String route = KNOWN_FALLBACK_ROUTES.contains(path) ? path : "other";

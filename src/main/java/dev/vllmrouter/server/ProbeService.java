@@ -20,6 +20,14 @@ import dev.vllmrouter.worker.WorkerSnapshot;
  * </ul>
  */
 final class ProbeService implements HttpService {
+    private static final io.helidon.http.MethodPredicate GET_OR_HEAD = io.helidon.http.Method.predicate(
+            io.helidon.http.Method.GET, io.helidon.http.Method.HEAD);
+
+    /** A GET route that answers HEAD too (Helidon sends the head without the body), as axum's GET routes do. */
+    static void getOrHead(HttpRules rules, String path, io.helidon.webserver.http.Handler handler) {
+        rules.route(GET_OR_HEAD, io.helidon.http.PathMatchers.create(path), handler);
+    }
+
     private final RouterContext ctx;
     private final Endpoint endpoint;
 
@@ -47,13 +55,13 @@ final class ProbeService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/liveness", (req, res) -> endpoint.run("/liveness", req, res,
+        getOrHead(rules, "/liveness", (req, res) -> endpoint.run("/liveness", req, res,
                 (r, sink, id) -> Endpoint.text(sink, res, 200, "OK")));
         // a liveness probe in vllm-router's manifests: never fails because of workers or a drain, or Kubernetes
         // restarts a router that only waits for its first vLLM pod (or cuts its drain short)
-        rules.get("/health", (req, res) -> endpoint.run("/health", req, res,
+        getOrHead(rules, "/health", (req, res) -> endpoint.run("/health", req, res,
                 (r, sink, id) -> Endpoint.text(sink, res, 200, healthText())));
-        rules.get("/readiness", (req, res) -> endpoint.run("/readiness", req, res, (r, sink, id) -> {
+        getOrHead(rules, "/readiness", (req, res) -> endpoint.run("/readiness", req, res, (r, sink, id) -> {
             if (ctx.drain().draining()) {
                 Endpoint.json(sink, res, 503, "{\"status\":\"not_ready\",\"reason\":\"shutting down\"}");
                 return;
