@@ -46,6 +46,8 @@ final class Call {
     final String requestId;
     private volatile boolean clientGone;
     private boolean closeAfterResponse;
+    private java.util.function.Consumer<Boolean> onSettled;
+    private boolean settled;
     int dieAfterEvents = -1;
 
     private Call(SimContext ctx, ServerRequest req, ServerResponse res, byte[] body, String requestId) {
@@ -190,8 +192,37 @@ final class Call {
         }
     }
 
+    /**
+     * What to do once the outcome of this exchange is known (the worker's counters: served, in flight). It runs
+     * exactly once, <em>before</em> the last bytes of the answer go out ({@link #sendJson}, the stream's
+     * {@code [DONE]}, an error envelope) or, failing that, when the handler ends: a client that holds the whole
+     * answer then always sees the counters that include it, as it would from vLLM's own {@code /metrics} once a
+     * request has finished.
+     */
+    void onSettled(java.util.function.Consumer<Boolean> action) {
+        this.onSettled = action;
+    }
+
+    /** Settles the exchange (see {@link #onSettled}); later calls do nothing. */
+    void settle(boolean served) {
+        if (settled) {
+            return;
+        }
+        settled = true;
+        if (onSettled != null) {
+            onSettled.accept(served);
+        }
+    }
+
+    /** Sends a successful JSON answer, settling the exchange first. */
+    void sendJson(byte[] json) {
+        settle(true);
+        Replies.json(res, json);
+    }
+
     /** Sends an error envelope, honouring close-after-response. */
     void fail(ApiError e) {
+        settle(false);
         Replies.error(res, e);
         complete();
     }

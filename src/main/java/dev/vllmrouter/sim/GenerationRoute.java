@@ -66,7 +66,7 @@ final class GenerationRoute implements InferencePipeline.Route<GenerationRequest
         byte[] body = format.fullBody(request.remoteDecode() ? kvTransferParams(request) : null);
         ctx.stats.generationTokens.add(n);
         ctx.stats.finished(request.limitGiven());
-        Replies.json(call.res, body);
+        call.sendJson(body);
     }
 
     private void stream(GenerationRequest request, Call call, GenerationFormat format, Duration ttft,

@@ -8,10 +8,13 @@ import io.helidon.webserver.http.Handler;
  * <pre>
  * record -> in-flight +1 -> parse/validate (400/404) -> failNext/status fault -> scheduler slot (waiting)
  *   -> hang fault (running) -> die fault for non-streaming -> route responds (latency model, body or SSE)
- *   -> served +1 -> slot freed -> in-flight -1
+ *   -> slot freed
  * </pre>
- * In-flight and the scheduler slot are released in {@code finally}/try-with-resources, so they return to 0 on
- * every path: normal, error answer, hang released, client disconnect, injected death, worker close.
+ * The counters (served +1, in-flight -1) settle once, just before the last bytes of the answer are written
+ * ({@link Call#onSettled}): the body of a plain answer, a stream's {@code [DONE]}, an error envelope; so a client
+ * holding the whole answer never sees it still in flight. On paths with no answer (disconnect, injected death,
+ * worker close) they settle in {@code finally}; the scheduler slot is released by try-with-resources. Both return
+ * to 0 on every path.
  *
  * <p>Aborts (client gone, worker closing, injected death) surface as Helidon's {@link CloseConnectionException},
  * which closes the connection without another byte; that is the closest thing to vLLM's process dying or
@@ -49,6 +52,12 @@ final class InferencePipeline {
     private <T> void serve(Route<T> route, Call call) {
         SimStats stats = ctx.stats;
         stats.inFlight.incrementAndGet();
+        call.onSettled(served -> {
+            if (served) {
+                stats.served.increment();
+            }
+            stats.inFlight.decrementAndGet();
+        });
         try {
             T request = route.parse(call);
             int failure = ctx.faults.takeFailure();
@@ -68,12 +77,12 @@ final class InferencePipeline {
                 call.dieAfterEvents = die;
                 route.respond(request, call);
             }
-            stats.served.increment();
+            call.settle(true);
             call.complete();
         } catch (ApiError e) {
             call.fail(e);
         } finally {
-            stats.inFlight.decrementAndGet();
+            call.settle(false);
         }
     }
 

@@ -122,7 +122,7 @@ final class PoolingRoutes {
             s.ascii("],\"usage\":{\"prompt_tokens\":").append(r.promptTokens())
                     .ascii(",\"total_tokens\":").append(r.promptTokens())
                     .ascii(",\"completion_tokens\":0,\"prompt_tokens_details\":null}}");
-            Replies.json(call.res, s.toByteArray());
+            call.sendJson(s.toByteArray());
         }
 
         /** A deterministic unit vector for {@code input}. */
@@ -201,7 +201,7 @@ final class PoolingRoutes {
                         .ascii("},\"relevance_score\":").ascii(Double.toString(scores[i])).ascii("}");
             }
             s.ascii("]}");
-            Replies.json(call.res, s.toByteArray());
+            call.sendJson(s.toByteArray());
         }
     }
 
@@ -229,7 +229,7 @@ final class PoolingRoutes {
         @Override
         public void respond(Integer bytes, Call call) {
             prefill(ctx, Tokens.fromChars(bytes));
-            Replies.json(call.res, new ByteSink(48).ascii("{\"text\":\"").append(bytes)
+            call.sendJson(new ByteSink(48).ascii("{\"text\":\"").append(bytes)
                     .ascii(" bytes received\"}").toByteArray());
         }
     }

@@ -68,6 +68,6 @@ final class ResponsesRoute implements InferencePipeline.Route<ResponsesRoute.Req
                 .ascii(",\"total_tokens\":").append((long) r.inputTokens() + r.outputTokens())
                 .ascii("}}");
         ctx.stats.finished(false);
-        Replies.json(call.res, s.toByteArray());
+        call.sendJson(s.toByteArray());
     }
 }

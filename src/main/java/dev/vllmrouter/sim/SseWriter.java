@@ -52,11 +52,12 @@ final class SseWriter {
     }
 
     /**
-     * Sends {@code [DONE]}. Helidon writes the terminating chunk when it commits the response after the handler
+     * Sends {@code [DONE]}, settling the exchange first ({@link Call#onSettled}). Helidon writes the terminating chunk when it commits the response after the handler
      * returns (a failure there is the client leaving after [DONE]; Helidon closes the connection quietly).
      */
     void done() {
         dieIfDue();
+        call.settle(true);
         write(sink.clear().append(DONE));
     }
 
