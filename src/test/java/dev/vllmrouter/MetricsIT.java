@@ -39,13 +39,19 @@ class MetricsIT {
 
             Scrape m = await().atMost(Duration.ofSeconds(10)).until(() -> scrape(fleet),
                     s -> s.value("vllm_router_requests_total{route=\"/v1/embeddings\"}") == 1);
-            assertThat(m.value("vllm_router_requests_total{route=\"/v1/chat/completions\"}")).isEqualTo(5);
+            assertThat(m.value("vllm_router_requests_total{route=\"/v1/chat/completions\"}"))
+                    .as("vllm-router's series: successful typed requests").isEqualTo(4);
             assertThat(m.value("vllm_router_request_duration_seconds_count{route=\"/v1/chat/completions\"}"))
-                    .isEqualTo(5);
-            assertThat(m.value("vllm_router_request_errors_total{error_type=\"bad_request\","
+                    .isEqualTo(4);
+            assertThat(m.value("vllm_router_requests_total{route=\"/v1/completions\"}")).isEqualTo(1);
+            assertThat(m.value("vllm_router_http_requests_total{route=\"/v1/chat/completions\"}"))
+                    .as("this router's series: every request").isEqualTo(5);
+            assertThat(m.value("vllm_router_http_request_errors_total{error_type=\"bad_request\","
                     + "route=\"/v1/chat/completions\"}")).isEqualTo(1);
-            assertThat(m.value("vllm_router_generate_duration_seconds_count")).as("successful generations")
-                    .isEqualTo(5);
+            assertThat(m.sum("vllm_router_request_errors_total"))
+                    .as("vllm-router does not count a body its JSON extractor refuses").isZero();
+            assertThat(m.value("vllm_router_generate_duration_seconds_count"))
+                    .as("successful typed requests, embeddings included, as vllm-router").isEqualTo(6);
             assertThat(m.value("vllm_router_embeddings_total")).isEqualTo(1);
             assertThat(m.sum("vllm_router_policy_decisions_total", "policy=\"round_robin\"")).isEqualTo(6);
             assertThat(m.value("vllm_router_policy_decision_reasons_total{policy=\"round_robin\","
@@ -61,6 +67,7 @@ class MetricsIT {
                     .isPositive();
             assertThat(m.value("vllm_router_admission_in_flight")).isZero();
             assertThat(m.type("vllm_router_requests_total")).isEqualTo("counter");
+            assertThat(m.type("vllm_router_http_requests_total")).isEqualTo("counter");
             assertThat(m.type("vllm_router_request_duration_seconds")).isEqualTo("histogram");
             assertThat(m.text()).doesNotContain("scope=");
         }
@@ -91,14 +98,56 @@ class MetricsIT {
             m = scrape(fleet);
             assertThat(m.value("vllm_router_retries_exhausted_total{route=\"/v1/chat/completions\"}"))
                     .isEqualTo(1);
-            assertThat(m.value("vllm_router_request_errors_total{error_type=\"worker_server_error\","
+            assertThat(m.value("vllm_router_http_request_errors_total{error_type=\"worker_server_error\","
                     + "route=\"/v1/chat/completions\"}")).isEqualTo(1);
+            assertThat(m.sum("vllm_router_request_errors_total"))
+                    .as("a retryable final status is vllm-router's retries exhausted, not a request error").isZero();
 
             fleet.workers().forEach(w -> w.faults().reset());
             fleet.worker(1).faults().dieMidStream(2);
             assertThat(fleet.post("/v1/completions", STREAM).body()).contains("\"error\"");
             fleet.awaitRouterIdle();
             assertThat(scrape(fleet).sum("vllm_router_stream_errors_total")).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void vllmRoutersSeriesCountWhatItCounts() throws Exception {
+        try (Fleet fleet = Fleet.start(1)) {
+            assertThat(fleet.get("/health").statusCode()).isEqualTo(200);
+            assertThat(fleet.get("/v1/models").statusCode()).isEqualTo(200);
+            assertThat(fleet.get("/list_workers").statusCode()).isEqualTo(200);
+            assertThat(fleet.post("/v2/rerank", "{\"model\":\"demo\",\"query\":\"q\",\"documents\":[\"a\"]}")
+                    .statusCode()).isEqualTo(200);
+            assertThat(fleet.post("/rerank", "{\"model\":\"demo\",\"query\":\"q\",\"documents\":[\"a\"]}")
+                    .statusCode()).isEqualTo(200);
+            assertThat(fleet.post("/v1/chat/completions", "{\"model\":\"nope\",\"messages\":[]}").statusCode())
+                    .isEqualTo(404);
+            fleet.worker(0).faults().status(400);
+            assertThat(fleet.post("/v1/completions", STREAM).statusCode()).isEqualTo(400);
+            fleet.worker(0).faults().reset();
+            fleet.router().registry().remove(fleet.worker(0).url());
+            assertThat(fleet.post("/v1/completions", STREAM).statusCode()).isEqualTo(503);
+            fleet.awaitRouterIdle();
+
+            Scrape m = scrape(fleet);
+            assertThat(m.sum("vllm_router_requests_total")).as("only the successful typed /rerank").isEqualTo(1);
+            assertThat(m.value("vllm_router_requests_total{route=\"/v1/rerank\"}")).as("/rerank is /v1/rerank")
+                    .isEqualTo(1);
+            assertThat(m.value("vllm_router_request_errors_total{error_type=\"non_retryable_error\","
+                    + "route=\"/v1/completions\"}")).as("a worker's 400").isEqualTo(1);
+            assertThat(m.value("vllm_router_request_errors_total{error_type=\"non_retryable_error\","
+                    + "route=\"/v1/chat/completions\"}")).as("an unknown model (a worker's 404 in vllm-router)")
+                    .isEqualTo(1);
+            assertThat(m.value("vllm_router_request_errors_total{error_type=\"no_available_workers\","
+                    + "route=\"/v1/completions\"}")).isEqualTo(1);
+            assertThat(m.value("vllm_router_http_requests_total{route=\"/health\"}")).isEqualTo(1);
+            assertThat(m.value("vllm_router_http_requests_total{route=\"/v2/rerank\"}")).isEqualTo(1);
+            HttpResponse<String> anyPath = fleet.http().send(HttpRequest.newBuilder(URI.create(
+                    "http://127.0.0.1:" + fleet.router().metricsPort() + "/")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(anyPath.statusCode()).as("the exporter answers any path, as vllm-router's").isEqualTo(200);
+            assertThat(anyPath.body()).contains("vllm_router_http_requests_total");
         }
     }
 

@@ -51,7 +51,7 @@ class SecurityIT {
                     .isEqualTo(401);
             assertThat(get(fleet, "/list_workers", "Bearer k1").statusCode()).isEqualTo(200);
             assertThat(Scrape.from(fleet.router().metricsPort())
-                    .value("vllm_router_request_errors_total{error_type=\"unauthorized\","
+                    .value("vllm_router_http_request_errors_total{error_type=\"unauthorized\","
                             + "route=\"/v1/chat/completions\"}")).isEqualTo(3);
             assertThat(fleet.worker(0).log().requests().stream()
                     .filter(r -> r.path().equals("/v1/chat/completions"))

@@ -38,9 +38,6 @@ public final class PrometheusMetrics implements RouterMetrics {
     /** Inter-token gaps are tens of milliseconds: finer buckets there. */
     static final Duration[] INTER_TOKEN_BUCKETS = seconds(0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05,
             0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5);
-    /** The routes whose successful requests {@code vllm_router_generate_duration_seconds} observes. */
-    static final Set<String> GENERATION_ROUTES = Set.of("/v1/chat/completions", "/v1/completions", "/v1/responses",
-            "/generate", "/inference/v1/generate");
     static final String EMBEDDINGS_ROUTE = "/v1/embeddings";
 
     private record RouteMeters(Counter requests, Timer duration) {
@@ -49,6 +46,7 @@ public final class PrometheusMetrics implements RouterMetrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ConcurrentHashMap<String, RouteMeters> routes = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, RouteMeters> pdRoutes = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, RouteMeters> typedRoutes = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Timer> timers = new ConcurrentHashMap<>();
     private final List<Supplier<CharSequence>> sections = new CopyOnWriteArrayList<>();
@@ -61,10 +59,11 @@ public final class PrometheusMetrics implements RouterMetrics {
 
     public PrometheusMetrics() {
         generateDuration = histogram("vllm_router_generate_duration",
-                "Time of successful generation requests, all routes", Tags.empty(), DURATION_BUCKETS);
-        embeddingsDuration = histogram("vllm_router_embeddings_duration", "Time of embeddings requests", Tags.empty(),
+                "Time of successful requests on vllm-router's typed routes, to the answer's head", Tags.empty(),
                 DURATION_BUCKETS);
-        embeddings = Counter.builder("vllm_router_embeddings").description("Embeddings requests")
+        embeddingsDuration = histogram("vllm_router_embeddings_duration", "Time of successful embeddings requests",
+                Tags.empty(), DURATION_BUCKETS);
+        embeddings = Counter.builder("vllm_router_embeddings").description("Successful embeddings requests")
                 .register(registry);
         Gauge.builder("vllm_router_discovery_workers_added", discoveryAdded, AtomicInteger::get)
                 .description("Workers added by the last discovery update").register(registry);
@@ -78,28 +77,52 @@ public final class PrometheusMetrics implements RouterMetrics {
     }
 
     @Override
-    public void requestDone(String route, int status, String errorType, boolean pd, long nanos) {
-        RouteMeters m = routes.computeIfAbsent(route, r -> routeMeters("vllm_router_requests", "Client requests per route",
-                "vllm_router_request_duration", "Time from a request's arrival to the end of its answer", r));
-        m.requests.increment();
-        m.duration.record(nanos, TimeUnit.NANOSECONDS);
-        if (pd) {
-            RouteMeters p = pdRoutes.computeIfAbsent(route, r -> routeMeters("vllm_router_pd_requests",
-                    "Prefill/decode requests per route", "vllm_router_pd_request_duration",
-                    "Time of prefill/decode requests, both stages and the whole answer", r));
-            p.requests.increment();
-            p.duration.record(nanos, TimeUnit.NANOSECONDS);
-        }
+    public void requestDone(String route, int status, String errorType, boolean pd, long nanos, long headNanos) {
+        // this router's own view: every request on the main listener, whatever its status
+        RouteMeters all = routes.computeIfAbsent(route, r -> routeMeters("vllm_router_http_requests",
+                "Requests on the router's listener per route, whatever their status",
+                "vllm_router_http_request_duration", "Time from a request's arrival to the end of its answer", r));
+        all.requests.increment();
+        all.duration.record(nanos, TimeUnit.NANOSECONDS);
         if (errorType != null) {
-            counter("vllm_router_request_errors", "Requests that ended in an error, by cause", "route", route,
+            counter("vllm_router_http_request_errors", "Requests that ended in an error, by cause", "route", route,
                     "error_type", errorType).increment();
-        } else if (GENERATION_ROUTES.contains(route)) {
-            generateDuration.record(nanos, TimeUnit.NANOSECONDS);
         }
-        if (route.equals(EMBEDDINGS_ROUTE)) {
-            embeddings.increment();
-            embeddingsDuration.record(nanos, TimeUnit.NANOSECONDS);
-            if (status >= 400) {
+        if (pd) {
+            // vllm-router: once per request that got its workers, to the decode answer's head; never in requests_total
+            if (!ErrorTypes.NO_AVAILABLE_WORKERS.equals(errorType)) {
+                RouteMeters p = pdRoutes.computeIfAbsent(route, r -> routeMeters("vllm_router_pd_requests",
+                        "Prefill/decode requests per route", "vllm_router_pd_request_duration",
+                        "Time of prefill/decode requests, to the decode answer's head", r));
+                p.requests.increment();
+                p.duration.record(headNanos, TimeUnit.NANOSECONDS);
+            }
+            return;
+        }
+        String typed = VllmRouterSeries.typedRoute(route);
+        if (typed == null) {
+            return;
+        }
+        // vllm-router's series: its typed routes, in regular mode, once per request after retries
+        if (status >= 200 && status < 300) {
+            RouteMeters ok = typedRoutes.computeIfAbsent(typed, r -> routeMeters("vllm_router_requests",
+                    "Successful requests on vllm-router's typed routes", "vllm_router_request_duration",
+                    "Time of successful requests on vllm-router's typed routes, to the end of the answer", r));
+            ok.requests.increment();
+            ok.duration.record(nanos, TimeUnit.NANOSECONDS);
+            generateDuration.record(headNanos, TimeUnit.NANOSECONDS);
+        } else {
+            String vllmRouterType = VllmRouterSeries.errorType(status, errorType);
+            if (vllmRouterType != null) {
+                counter("vllm_router_request_errors", "Failed requests on vllm-router's typed routes, by cause",
+                        "route", typed, "error_type", vllmRouterType).increment();
+            }
+        }
+        if (typed.equals(EMBEDDINGS_ROUTE)) {
+            if (status >= 200 && status < 300) {
+                embeddings.increment();
+                embeddingsDuration.record(nanos, TimeUnit.NANOSECONDS);
+            } else if (VllmRouterSeries.dispatched(errorType)) {
                 counter("vllm_router_embeddings_errors", "Embeddings requests that failed, by status", "error_type",
                         "http_" + status).increment();
             }
@@ -196,8 +219,9 @@ public final class PrometheusMetrics implements RouterMetrics {
 
     @Override
     public void pdError(String errorType) {
+        // vllm-router has one value for "no prefill or no decode worker": server_selection
         counter("vllm_router_pd_errors", "Prefill/decode requests that failed before a worker", "error_type",
-                errorType).increment();
+                "server_selection").increment();
     }
 
     @Override

@@ -11,8 +11,10 @@ public interface RouterMetrics {
      *
      * @param errorType why it failed ({@link ErrorTypes}), or {@code null} when it succeeded
      * @param pd        whether it ran both stages of prefill/decode disaggregation
+     * @param headNanos the time until the answer's head went out: for a stream, when it started; otherwise
+     *                  {@code nanos}
      */
-    default void requestDone(String route, int status, String errorType, boolean pd, long nanos) {
+    default void requestDone(String route, int status, String errorType, boolean pd, long nanos, long headNanos) {
     }
 
     /** A failed attempt on {@code route} is retried after {@code backoffNanos}; {@code attempt} is the one that failed. */

@@ -97,7 +97,8 @@ final class Endpoint {
                 errorType = proxied ? ErrorTypes.ofWorkerStatus(status) : ErrorTypes.ofRouterStatus(status);
             }
             long end = ticker.nanos();
-            ctx.metrics().requestDone(route, status, errorType, sink.pd(), end - start);
+            long head = sink.streamedAt() == 0 ? end - start : Math.max(0, sink.streamedAt() - start);
+            ctx.metrics().requestDone(route, status, errorType, sink.pd(), end - start, head);
             requestLog.log(req.prologue().method().text(), route, requestId.value(), sink, status, errorType, start,
                     end);
             span.end(status);

@@ -24,6 +24,7 @@ final class HelidonSink implements ClientSink {
     private StringBuilder workers;
     private int attempts;
     private long firstTokenAt;
+    private long streamedAt;
     private String model;
     private RequestSpan span = RequestSpan.NOOP;
     private UpstreamSpan upstream = UpstreamSpan.NOOP;
@@ -58,6 +59,9 @@ final class HelidonSink implements ClientSink {
     @Override
     public OutputStream stream() {
         committed = true;
+        if (streamedAt == 0) {
+            streamedAt = System.nanoTime();
+        }
         stream = res.outputStream();
         return stream;
     }
@@ -107,6 +111,11 @@ final class HelidonSink implements ClientSink {
 
     int attempts() {
         return attempts;
+    }
+
+    /** {@link System#nanoTime()} when a streamed answer's head went out, or 0 (not streamed). */
+    long streamedAt() {
+        return streamedAt;
     }
 
     /** {@link System#nanoTime()} when the first events of a stream went out, or 0. */

@@ -50,7 +50,8 @@ public final class RouterServer {
                 .putSocket(METRICS_SOCKET, s -> s
                         .host(config.prometheusHost())
                         .port(config.prometheusPort())
-                        .routing(r -> r.get("/metrics", (req, res) -> {
+                        // any path, as vllm-router's exporter: a scrape config written for it keeps working
+                        .routing(r -> r.get((req, res) -> {
                             res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
                             res.send(ctx.metrics().scrape().getBytes(StandardCharsets.UTF_8));
                         })))
