@@ -58,7 +58,7 @@ base_images() {
     say "base images: Debian bookworm root filesystem (debootstrap ${mirror:-default mirror}), a few minutes"
     debootstrap --variant=minbase bookworm "$work/rootfs" ${mirror:+"$mirror"} >"$work/debootstrap.log" 2>&1 \
       || { tail -20 "$work/debootstrap.log" >&2; rm -rf "$work"; die "debootstrap failed"; }
-    tar -C "$work/rootfs" -c . | $PODMAN import - localhost/vllm-router-base/debian:bookworm >/dev/null \
+    tar -C "$work/rootfs" -c . | $PODMAN import -q - localhost/vllm-router-base/debian:bookworm >/dev/null \
       || { rm -rf "$work"; die "podman import failed"; }
     rm -rf "$work/rootfs"
     say "base images: $jre = Debian + $JAVA_HOME"
@@ -77,8 +77,8 @@ ENV JAVA_HOME=/opt/java/openjdk \
     PATH=/opt/java/openjdk/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     LANG=C.UTF-8
 EOF
-    $PODMAN build --isolation chroot --network host --pull=never -q -f "$work/ctx/Containerfile.jre" -t "$jre" \
-      "$work/ctx" >/dev/null || { rm -rf "$work"; die "building $jre failed"; }
+    $PODMAN build --isolation chroot --network host --pull=never -f "$work/ctx/Containerfile.jre" -t "$jre" \
+      "$work/ctx" >"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; rm -rf "$work"; die "building $jre failed"; }
   fi
   if ! $PODMAN image exists "$mvn"; then
     say "base images: $mvn = $jre + Debian's Maven"
@@ -89,8 +89,8 @@ RUN apt-get update -qq \\
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven >/dev/null \\
  && rm -rf /var/lib/apt/lists/*
 EOF
-    $PODMAN build --isolation chroot --network host --pull=never -q -f "$work/ctx/Containerfile.mvn" -t "$mvn" \
-      "$work/ctx" >/dev/null || { rm -rf "$work"; die "building $mvn failed"; }
+    $PODMAN build --isolation chroot --network host --pull=never -f "$work/ctx/Containerfile.mvn" -t "$mvn" \
+      "$work/ctx" >"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; rm -rf "$work"; die "building $mvn failed"; }
   fi
   rm -rf "$work"
   say "base images ready in $((SECONDS - t0)) s"

@@ -11,7 +11,8 @@
 #   - a simulated vLLM worker, run from the image (`sim-worker`);
 #   - the router started as Kubernetes `command: ["vllm-router", <upstream flags>]` runs it: readiness, a chat
 #     completion, a stream, /metrics on 29000, java as PID 1; then SIGTERM (`podman stop`) while a slow stream is
-#     running: /readiness turns 503, the stream completes, the container exits 0 within the grace period;
+#     running: /readiness turns 503, the stream completes, the router exits by itself within the grace period
+#     (status 143 = 128 + SIGTERM, a JVM's after its shutdown hooks; 0 accepted too; 137 = SIGKILL fails);
 #   - `podman run IMAGE vllm-router <flags>` (Kubernetes `args:` written for the upstream image),
 #     `podman run IMAGE <flags>` (port 30000), `podman run IMAGE` (default command: 0.0.0.0:8080, no workers,
 #     POST /add_worker) and `podman run IMAGE demo`.
