@@ -75,24 +75,49 @@ final class RouterCommand implements Callable<Integer> {
         }
     }
 
-    /** Blocks until the JVM is asked to stop (SIGTERM, Ctrl-C), then runs {@code stop} (draining first). */
+    /**
+     * Blocks until SIGTERM or SIGINT (Ctrl-C), then runs {@code stop} (draining first) on this thread and returns, so
+     * that the process exits with status 0 after a clean drain, as vllm-router does (a JVM that stops through its
+     * shutdown hooks exits 143). A second signal during the drain ends the process at once. Any other way the JVM
+     * stops (SIGHUP, {@code System.exit} elsewhere) still runs {@code stop}, from a shutdown hook.
+     */
     static void serveUntilStopped(AutoCloseable app) {
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable stop = () -> {
+            if (!stopping.compareAndSet(false, true)) {
+                return;
+            }
             try {
                 app.close();
             } catch (Exception e) {
                 LOG.log(Level.WARNING, "stopping: " + e);
-            } finally {
-                stopped.countDown();
-                ShutdownLogManager.resetWhenStopped();
             }
+        };
+        // sun.misc.Signal (module jdk.unsupported) is the supported way to handle a signal without the JVM exiting
+        for (String name : new String[] {"TERM", "INT"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> {
+                    if (stopRequested.getCount() == 0) {
+                        LOG.log(Level.WARNING, "SIG{0} again: stopping without waiting for the drain", name);
+                        Runtime.getRuntime().halt(128 + signal.getNumber());
+                    }
+                    stopRequested.countDown();
+                });
+            } catch (IllegalArgumentException | UnsupportedOperationException e) {
+                LOG.log(Level.DEBUG, "no handler for SIG{0}: {1}", name, e.getMessage());
+            }
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stop.run();
+            ShutdownLogManager.resetWhenStopped();
         }, "vllm-router-shutdown"));
         try {
-            stopped.await();
+            stopRequested.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        stop.run();
     }
 
     static final class Version implements IVersionProvider {
