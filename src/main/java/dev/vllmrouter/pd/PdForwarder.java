@@ -2,6 +2,7 @@ package dev.vllmrouter.pd;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.time.Clock;
 import java.time.Duration;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,8 +11,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
-import dev.vllmrouter.fault.Backoff;
 import dev.vllmrouter.fault.RetryConfig;
+import dev.vllmrouter.fault.RetryDecision;
 import dev.vllmrouter.metrics.RouterMetrics;
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
@@ -21,6 +22,7 @@ import dev.vllmrouter.policy.Decision;
 import dev.vllmrouter.policy.PolicyRuntime;
 import dev.vllmrouter.policy.RoutingKey;
 import dev.vllmrouter.proxy.AnswerRelay;
+import dev.vllmrouter.proxy.AttemptLoop;
 import dev.vllmrouter.proxy.ClientSink;
 import dev.vllmrouter.proxy.Forwarder;
 import dev.vllmrouter.proxy.HeaderRules;
@@ -31,7 +33,6 @@ import dev.vllmrouter.proxy.Sleeper;
 import dev.vllmrouter.tracing.UpstreamSpan;
 import dev.vllmrouter.upstream.Cancellation;
 import dev.vllmrouter.upstream.UpstreamClient;
-import dev.vllmrouter.upstream.UpstreamException;
 import dev.vllmrouter.upstream.UpstreamResponse;
 import dev.vllmrouter.worker.Lease;
 import dev.vllmrouter.worker.Worker;
@@ -46,11 +47,15 @@ import dev.vllmrouter.worker.Worker;
  *   <li>Both legs carry the same {@code X-Request-Id} ({@link PdRequestId}) and the client's headers (vllm-router
  *       sends neither), {@code X-data-parallel-rank} for DP workers (the decode leg inherits the prefill's rank when
  *       its worker has none), and each holds a lease on its worker for its duration.</li>
- *   <li>The prefill's status is checked (vllm-router does not): a 5xx, 408, 429 or a broken connection moves the
- *       prefill to another prefill worker (up to {@code --retry-max-retries} attempts, with backoff); any other 4xx is the client's own
- *       error and reaches it unchanged; nothing left → a 502 OpenAI error.</li>
- *   <li>A decode worker that cannot be reached, or whose circuit is open, is replaced by another, except under P2P-NCCL, where the prefill
- *       already pushed the KV cache to the decode worker named in the request id.</li>
+ *   <li>Each leg's attempts are {@link AttemptLoop}'s, with the rules of the regular pipeline: a connection failure
+ *       or a 408/429/500/502/503/504 moves the leg to another worker of its role after the backoff (or the worker's
+ *       {@code Retry-After}, capped), up to {@code --retry-max-retries} attempts; a read timeout is not retried. The
+ *       prefill's status is checked (vllm-router does not): any other 4xx is the client's own error and reaches it
+ *       unchanged; a failed prefill ends in a 502 OpenAI error, and no decode runs without a prefill. A decode whose
+ *       retries ran out passes its worker's last answer on, as the regular pipeline does.</li>
+ *   <li>A decode worker whose circuit is open is passed over, except under P2P-NCCL, where the prefill already pushed
+ *       the KV cache to the decode worker named in the request id: that worker is called whatever its circuit says
+ *       and never replaced.</li>
  *   <li>Non-streamed requests with logprobs or echo get the prompt's log-probabilities from the prefill answer
  *       ({@link LogprobsMerge}).</li>
  * </ul>
@@ -61,6 +66,7 @@ import dev.vllmrouter.worker.Worker;
 public final class PdForwarder {
     private static final System.Logger LOG = System.getLogger(PdForwarder.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Cancellation NEVER = new Cancellation();
 
     private final PolicyRuntime prefillPolicy;
     private final PolicyRuntime decodePolicy;
@@ -73,9 +79,7 @@ public final class PdForwarder {
     private final long requestTimeoutNanos;
     private final Duration readTimeout;
     private final boolean decisionHeader;
-    private final RetryConfig retry;
-    private final Backoff backoff;
-    private final Sleeper sleeper;
+    private final AttemptLoop attempts;
     private final RouterMetrics metrics;
 
     /** @param mooncake the bootstrap registry when the connector is Mooncake, else {@code null} (NIXL/P2P-NCCL) */
@@ -84,9 +88,7 @@ public final class PdForwarder {
                        MooncakeBootstrap mooncake, Duration requestTimeout, Duration readTimeout,
                        boolean decisionHeader, RetryConfig retry, Sleeper sleeper, RouterMetrics metrics) {
         this.metrics = metrics;
-        this.retry = retry;
-        this.backoff = new Backoff(retry, random);
-        this.sleeper = sleeper;
+        this.attempts = new AttemptLoop(retry, random, sleeper, ticker, Clock.systemUTC(), metrics);
         this.prefillPolicy = prefillPolicy;
         this.decodePolicy = decodePolicy;
         this.client = client;
@@ -114,6 +116,7 @@ public final class PdForwarder {
                     + "` does not exist.", "model"), null);
         }
         RoutingKey key = new RequestRoutingKey(req);
+        // the decode worker comes first: the request id names it
         Attempt decodeAttempt = Attempt.first();
         Decision decode = decodePolicy.pick(key, decodeAttempt);
         while (decode != null && !decode.worker().breaker().allowsTraffic()) {
@@ -128,78 +131,247 @@ public final class PdForwarder {
 
         // ---- prefill, moved to another prefill worker when one fails; aborted if the client leaves meanwhile
         Cancellation clientLeft = new Cancellation();
+        PrefillLeg prefillLeg = new PrefillLeg(req, key, body, decode.worker(), target, deadline, clientLeft);
+        AttemptLoop.Outcome<Prefilled> outcome;
         AutoCloseable watch = sink.onHangUp(clientLeft::cancel);
-        Attempt attempt = Attempt.first();
-        String lastFailure = null;
         try {
-            while (true) {
-                Decision prefill = prefillPolicy.pick(key, attempt);
-                if (prefill == null || attempt.number() > retry.maxAttempts()) {
-                    if (lastFailure == null) {
-                        metrics.pdError("no_prefill_worker");
-                        throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available prefill workers");
-                    }
-                    throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + lastFailure);
-                }
-                Worker pw = prefill.worker();
-                Lease lease = pw.tryAcquire();
-                if (lease == null) { // its circuit is open
-                    attempt = attempt.skip(pw);
-                    continue;
-                }
-                String requestId = PdRequestId.of(pw, decode.worker(), random);
-                String transferId = mooncake == null ? null : PdRequestId.transferId(random);
-                ObjectNode prefillBody = PdRequests.prefill(body, req.rawPath(), mooncake == null
-                        ? PdRequests.nixlPrefillParams() : PdRequests.mooncakePrefillParams(transferId));
-                metrics.decision(prefillPolicy.policy().name(), pw.id(), prefill.reason());
-                UpstreamSpan trace = sink.attempt(pw, attempt.number(), "prefill");
-                PrefillResult result = prefill(req, pw, lease, target, requestId, prefillBody, deadline,
-                        clientLeft, trace);
-                if (result.failure != null) {
-                    trace.error(result.failure);
-                }
-                trace.end(result.status);
-                if (!clientLeft.cancelled()) {
-                    metrics.pdPrefill(pw.id(), result.answer != null || result.clientError != null);
+            outcome = attempts.run(prefillLeg, Attempt.first(), deadline, sink, req.route(), clientLeft);
+        } finally {
+            close(watch);
+        }
+        switch (outcome) {
+            case AttemptLoop.Answer<Prefilled> a -> {
+                try (a) {
+                    a.lease().status(a.status());
+                } finally {
+                    a.trace().end(a.status());
                 }
                 if (clientLeft.cancelled()) {
                     LOG.log(Level.DEBUG, "request {0}: the client left during the prefill on {1}; aborted",
-                            req.requestId(), pw.id());
+                            req.requestId(), a.worker().id());
                     return;
                 }
-                if (result.answer != null) {
-                    close(watch);
-                    JsonNode kv = mooncake == null ? result.answer.get("kv_transfer_params")
-                            : PdRequests.mooncakeDecodeParams(transferId, MooncakeBootstrap.bootstrapAddress(pw),
-                                    mooncake.engineId(pw));
-                    if (kv == null || kv.isNull()) {
-                        LOG.log(Level.WARNING, "request {0}: prefill {1} returned no kv_transfer_params; the "
-                                + "decode worker will recompute the prompt", req.requestId(), pw.id());
+                if (a.answer() == null || a.answer().json() == null) {
+                    if (a.answer() != null && a.status() / 100 == 4) { // the client's own error, as it came
+                        sink.status(a.status());
+                        sink.header("Content-Type", "application/json");
+                        sink.send(a.answer().bytes());
+                        return;
                     }
-                    decode(req, sink, key, body, decode, decodeAttempt, prefill, requestId, kv, result.answer, target,
-                            deadline);
-                    return;
+                    LOG.log(Level.WARNING, "request {0}: prefill on {1} answered {2}", req.requestId(),
+                            a.worker().id(), a.status());
+                    throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: status " + a.status()
+                            + " from " + a.worker().id() + (a.exhausted() == null ? ""
+                            : " (after " + a.attempt().number() + " attempts: " + a.exhausted().reason().label()
+                            + ")"));
                 }
-                if (result.clientError != null) {
-                    sink.status(result.status);
-                    sink.header("Content-Type", "application/json");
-                    sink.send(result.clientError);
-                    return;
-                }
-                lastFailure = result.failure;
-                LOG.log(Level.WARNING, "request {0}: prefill on {1} failed: {2}", req.requestId(), pw.id(),
-                        result.failure);
-                if (attempt.number() >= retry.maxAttempts() || !prefillPolicy.untriedLeft(model, attempt.next(pw))) {
-                    metrics.retriesExhausted(req.route()); // no backoff for a retry that will not happen
-                    throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + lastFailure);
-                }
-                Duration wait = backoff.delay(attempt.number() - 1);
-                metrics.retry(req.route(), attempt.number(), wait.toNanos());
-                sleeper.pause(wait, deadline, ticker);
-                attempt = attempt.next(pw);
+                decode(req, sink, key, body, decode, decodeAttempt, a.decision(), a.answer(), target, deadline);
             }
-        } finally {
-            close(watch);
+            case AttemptLoop.Failed<Prefilled> f -> {
+                LOG.log(Level.WARNING, "request {0}: prefill on {1} failed: {2}", req.requestId(), f.worker().id(),
+                        f.cause().getMessage());
+                throw f.timeout()
+                        ? new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Prefill worker " + f.worker().id()
+                                + " did not answer in time", f.cause())
+                        : new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + f.cause().getMessage()
+                                + f.note(), f.cause());
+            }
+            case AttemptLoop.NoWorker<Prefilled> n -> {
+                if (n.lastFailure() == null) {
+                    metrics.pdError("no_prefill_worker");
+                    throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, n.circuitsOpen()
+                            ? "No available prefill workers: every circuit is open after repeated failures"
+                            : "No available prefill workers");
+                }
+                throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + n.lastFailure()
+                        + " (no other prefill worker left to try)", n.lastException());
+            }
+            case AttemptLoop.Abandoned<Prefilled> ignored -> LOG.log(Level.DEBUG,
+                    "request {0}: the client left during the prefill; aborted", req.requestId());
+        }
+    }
+
+    /**
+     * A prefill's answer as the decode needs it.
+     *
+     * @param json       the parsed 2xx answer, or {@code null} for any other status
+     * @param bytes      the answer as it came
+     * @param requestId  the {@code X-Request-Id} both legs carry
+     * @param transferId Mooncake's transfer id, or {@code null}
+     */
+    private record Prefilled(JsonNode json, byte[] bytes, String requestId, String transferId) {
+    }
+
+    /** The prefill leg: the client's request cut to one token, with this attempt's request id. */
+    private final class PrefillLeg extends AttemptLoop.PolicyLeg<Prefilled> {
+        private final ProxyRequest req;
+        private final ObjectNode body;
+        private final Worker decode;
+        private final String target;
+        private final long deadline;
+        private final Cancellation clientLeft;
+        private String requestId;
+        private String transferId;
+
+        PrefillLeg(ProxyRequest req, RoutingKey key, ObjectNode body, Worker decode, String target, long deadline,
+                   Cancellation clientLeft) {
+            super(prefillPolicy, key, req.facts().model());
+            this.req = req;
+            this.body = body;
+            this.decode = decode;
+            this.target = target;
+            this.deadline = deadline;
+            this.clientLeft = clientLeft;
+        }
+
+        @Override
+        public String phase() {
+            return "prefill";
+        }
+
+        @Override
+        public UpstreamResponse send(Worker pw, UpstreamSpan trace) {
+            requestId = PdRequestId.of(pw, decode, random);
+            transferId = mooncake == null ? null : PdRequestId.transferId(random);
+            byte[] bytes = bytes(PdRequests.prefill(body, req.rawPath(), mooncake == null
+                    ? PdRequests.nixlPrefillParams() : PdRequests.mooncakePrefillParams(transferId)));
+            String id = requestId;
+            return client.send(pw.id(), "POST", pw.baseUrl(), target,
+                    h -> headerRules.toWorker(req.headers(), RequestId.of(id), pw.dpRank(), "application/json",
+                            trace, h), bytes, timeout(deadline), clientLeft);
+        }
+
+        @Override
+        public Prefilled read(Worker pw, UpstreamResponse up) throws IOException {
+            byte[] answer = up.body().readAllBytes();
+            JsonNode json = null;
+            if (up.status() / 100 == 2) {
+                try {
+                    json = JSON.readTree(answer);
+                } catch (IOException e) {
+                    throw new IOException("prefill answer is not JSON", e);
+                }
+            }
+            return new Prefilled(json, answer, requestId, transferId);
+        }
+
+        @Override
+        public void outcome(Worker pw, int status) {
+            metrics.pdPrefill(pw.id(), status / 100 == 2
+                    || (status / 100 == 4 && !RetryDecision.isRetryableStatus(status)));
+        }
+    }
+
+    /**
+     * The decode leg: the client's own request plus the prefill's {@code kv_transfer_params}. Its first worker is
+     * the one the request id names; under P2P-NCCL it is the only one (the prefill pushed the KV cache there), called
+     * whatever its circuit says.
+     */
+    private final class DecodeLeg extends AttemptLoop.PolicyLeg<Void> {
+        private final ProxyRequest req;
+        private final byte[] bytes;
+        private final int prefillRank;
+        private final String requestId;
+        private final String target;
+        private final long deadline;
+        private final boolean pinned;
+        private Decision first;
+
+        DecodeLeg(ProxyRequest req, RoutingKey key, Decision first, byte[] bytes, int prefillRank, String requestId,
+                  String target, long deadline) {
+            super(decodePolicy, key, req.facts().model());
+            this.req = req;
+            this.first = first;
+            this.bytes = bytes;
+            this.prefillRank = prefillRank;
+            this.requestId = requestId;
+            this.target = target;
+            this.deadline = deadline;
+            this.pinned = first.worker().zmqAddress() != null;
+        }
+
+        @Override
+        public String phase() {
+            return "decode";
+        }
+
+        @Override
+        public Decision pick(Attempt attempt) {
+            Decision d = first;
+            if (d != null) {
+                first = null;
+                return d;
+            }
+            return pinned ? null : super.pick(attempt);
+        }
+
+        @Override
+        public boolean untriedLeft(Attempt next) {
+            return !pinned && super.untriedLeft(next);
+        }
+
+        @Override
+        public Lease lease(Worker dw) {
+            return pinned ? dw.acquire() : dw.tryAcquire();
+        }
+
+        @Override
+        public UpstreamResponse send(Worker dw, UpstreamSpan trace) {
+            int rank = dw.dpRank() >= 0 ? dw.dpRank() : prefillRank;
+            return client.send(dw.id(), "POST", dw.baseUrl(), target,
+                    h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), rank, "application/json",
+                            trace, h), bytes, timeout(deadline));
+        }
+
+        @Override
+        public void outcome(Worker dw, int status) {
+            metrics.pdDecode(dw.id(), status != 0 && status < 500);
+        }
+    }
+
+    private void decode(ProxyRequest req, ClientSink sink, RoutingKey key, ObjectNode body, Decision decode,
+                        Attempt decodeAttempt, Decision prefill, Prefilled prefilled, String target, long deadline) {
+        Worker pw = prefill.worker();
+        JsonNode kv = mooncake == null ? prefilled.json().get("kv_transfer_params")
+                : PdRequests.mooncakeDecodeParams(prefilled.transferId(), MooncakeBootstrap.bootstrapAddress(pw),
+                        mooncake.engineId(pw));
+        if (kv == null || kv.isNull()) {
+            LOG.log(Level.WARNING, "request {0}: prefill {1} returned no kv_transfer_params; the "
+                    + "decode worker will recompute the prompt", req.requestId(), pw.id());
+        }
+        boolean merge = LogprobsMerge.wanted(body);
+        DecodeLeg leg = new DecodeLeg(req, key, decode, bytes(PdRequests.decode(body, kv)), pw.dpRank(),
+                prefilled.requestId(), target, deadline);
+        switch (attempts.run(leg, decodeAttempt, deadline, sink, req.route(), NEVER)) {
+            case AttemptLoop.Answer<Void> a -> {
+                try {
+                    if (decisionHeader) {
+                        sink.header(Forwarder.DECISION_HEADER, "policy=pd; prefill=" + pw.id() + " ("
+                                + prefill.reason() + "); decode=" + a.worker().id() + " (" + a.decision().reason()
+                                + ")");
+                    }
+                } catch (RuntimeException e) { // relay() owns the answer only once it runs
+                    a.close();
+                    a.trace().end(a.status());
+                    throw e;
+                }
+                try {
+                    relay.relay(req, sink, a.worker(), a.lease(), a.response(), a.sentAt(), deadline,
+                            merge ? answer -> merged(answer, prefilled.json()) : null);
+                } finally {
+                    a.trace().end(a.status());
+                }
+            }
+            case AttemptLoop.Failed<Void> f -> throw f.timeout()
+                    ? new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + f.worker().id()
+                            + " did not answer in time", f.cause())
+                    : new RouterException(ErrorKind.BAD_GATEWAY, "Decode failed: " + f.cause().getMessage()
+                            + f.note(), f.cause());
+            case AttemptLoop.NoWorker<Void> n -> throw n.lastFailure() == null
+                    ? new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available decode workers")
+                    : new RouterException(ErrorKind.BAD_GATEWAY, "Decode failed: " + n.lastFailure()
+                            + " (no other decode worker left to try)", n.lastException());
+            case AttemptLoop.Abandoned<Void> ignored -> { }
         }
     }
 
@@ -209,128 +381,6 @@ public final class PdForwarder {
         } catch (Exception ignored) {
             // a watch handle only cancels a timer
         }
-    }
-
-    /** The prefill's parsed answer, or the client's own error to pass back, or why the worker failed. */
-    private record PrefillResult(JsonNode answer, int status, byte[] clientError, String failure) {
-    }
-
-    private PrefillResult prefill(ProxyRequest req, Worker pw, Lease lease, String target, String requestId,
-                                  ObjectNode prefillBody, long deadline, Cancellation clientLeft,
-                                  UpstreamSpan trace) {
-        byte[] bytes = bytes(prefillBody);
-        try (lease;
-             UpstreamResponse up = client.send(pw.id(), "POST", pw.baseUrl(), target,
-                     h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), pw.dpRank(),
-                             "application/json", trace, h), bytes, timeout(deadline), clientLeft)) {
-            byte[] answer = up.body().readAllBytes();
-            int status = up.status();
-            lease.status(status);
-            if (status / 100 == 2) {
-                try {
-                    return new PrefillResult(JSON.readTree(answer), status, null, null);
-                } catch (IOException e) {
-                    return new PrefillResult(null, status, null, "answer is not JSON");
-                }
-            }
-            if (status / 100 == 4 && status != 408 && status != 429) {
-                return new PrefillResult(null, status, answer, null);
-            }
-            return new PrefillResult(null, status, null, "status " + status);
-        } catch (UpstreamException e) {
-            if (clientLeft.cancelled()) {
-                return new PrefillResult(null, 0, null, "the client left");
-            }
-            lease.failed();
-            if (e.kind() == UpstreamException.Kind.TIMEOUT) {
-                throw new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Prefill worker " + pw.id()
-                        + " did not answer in time", e);
-            }
-            return new PrefillResult(null, 0, null, e.getMessage());
-        } catch (IOException e) {
-            if (!clientLeft.cancelled()) {
-                lease.failed();
-            }
-            return new PrefillResult(null, 0, null, "broken answer: " + e.getMessage());
-        }
-    }
-
-    private void decode(ProxyRequest req, ClientSink sink, RoutingKey key, ObjectNode body, Decision decode,
-                        Attempt decodeAttempt, Decision prefill, String requestId, JsonNode kv,
-                        JsonNode prefillAnswer, String target, long deadline) {
-        byte[] bytes = bytes(PdRequests.decode(body, kv));
-        boolean merge = LogprobsMerge.wanted(body);
-        Attempt attempt = decodeAttempt;
-        UpstreamException lastFailure = null;
-        while (decode != null && attempt.number() <= retry.maxAttempts()) {
-            Worker dw = decode.worker();
-            int rank = dw.dpRank() >= 0 ? dw.dpRank() : prefill.worker().dpRank();
-            // under P2P-NCCL the KV cache went to this decode worker: it is called even if its circuit opened
-            Lease lease = dw.zmqAddress() != null ? dw.acquire() : dw.tryAcquire();
-            if (lease == null) {
-                attempt = attempt.skip(dw);
-                decode = decodePolicy.pick(key, attempt);
-                continue;
-            }
-            metrics.decision(decodePolicy.policy().name(), dw.id(), decode.reason());
-            UpstreamSpan trace = sink.attempt(dw, attempt.number(), "decode");
-            long sentAt = ticker.nanos();
-            UpstreamResponse up;
-            try {
-                up = client.send(dw.id(), "POST", dw.baseUrl(), target,
-                        h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), rank, "application/json",
-                                trace, h), bytes, timeout(deadline));
-            } catch (UpstreamException e) {
-                lease.failed();
-                lease.close();
-                metrics.pdDecode(dw.id(), false);
-                trace.error(e.getMessage());
-                trace.end(0);
-                if (e.kind() == UpstreamException.Kind.TIMEOUT) {
-                    throw new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + dw.id()
-                            + " did not answer in time", e);
-                }
-                lastFailure = e;
-                if (dw.zmqAddress() != null) {
-                    break; // P2P-NCCL: the KV cache went to this decode worker; no other can take over
-                }
-                if (attempt.number() >= retry.maxAttempts()
-                        || !decodePolicy.untriedLeft(req.facts().model(), attempt.next(dw))) {
-                    metrics.retriesExhausted(req.route());
-                    break;
-                }
-                Duration wait = backoff.delay(attempt.number() - 1);
-                metrics.retry(req.route(), attempt.number(), wait.toNanos());
-                sleeper.pause(wait, deadline, ticker);
-                attempt = attempt.next(dw);
-                decode = decodePolicy.pick(key, attempt);
-                continue;
-            }
-            try {
-                if (decisionHeader) {
-                    sink.header(Forwarder.DECISION_HEADER, "policy=pd; prefill="
-                            + prefill.worker().id() + " (" + prefill.reason() + "); decode=" + dw.id() + " ("
-                            + decode.reason() + ")");
-                }
-            } catch (RuntimeException e) { // relay() owns `up` and the lease only once it runs
-                up.close();
-                lease.close();
-                trace.end(up.status());
-                throw e;
-            }
-            metrics.pdDecode(dw.id(), up.status() < 500);
-            try {
-                relay.relay(req, sink, dw, lease, up, sentAt, deadline,
-                        merge ? answer -> merged(answer, prefillAnswer) : null);
-            } finally {
-                trace.end(up.status());
-            }
-            return;
-        }
-        if (lastFailure == null) {
-            throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available decode workers");
-        }
-        throw new RouterException(ErrorKind.BAD_GATEWAY, "Decode failed: " + lastFailure.getMessage(), lastFailure);
     }
 
     private static byte[] merged(byte[] decodeAnswer, JsonNode prefillAnswer) {
