@@ -22,6 +22,7 @@ import dev.vllmrouter.config.HealthConfig;
 import dev.vllmrouter.config.PdConfig;
 import dev.vllmrouter.config.PolicyConfig;
 import dev.vllmrouter.config.RouterConfig;
+import dev.vllmrouter.discovery.MoriioFleet;
 import dev.vllmrouter.discovery.ZmqDiscovery;
 import dev.vllmrouter.discovery.k8s.DiscoveryListener;
 import dev.vllmrouter.discovery.k8s.KubernetesDiscovery;
@@ -136,9 +137,10 @@ public final class RouterApp implements AutoCloseable {
             loadAware |= Policies.isLoadAware(prefillPolicy.name()) || Policies.isLoadAware(decodePolicy.name());
             MooncakeBootstrap mooncake = pd.mooncake()
                     ? new MooncakeBootstrap(client, d -> Thread.sleep(d), MOONCAKE_ATTEMPTS) : null;
+            MoriioFleet moriio = pd.moriio() ? new MoriioFleet() : null;
             pdForwarder = new PdForwarder(new PolicyRuntime(prefillPolicy, () -> registry.snapshot(Role.PREFILL)),
                     new PolicyRuntime(decodePolicy, () -> registry.snapshot(Role.DECODE)), client, headerRules,
-                    new AnswerRelay(ticker, metrics, true), ticker, random, mooncake,
+                    new AnswerRelay(ticker, metrics, true), ticker, random, mooncake, moriio,
                     config.requestTimeout(), config.readTimeout(), config.decisionHeader(), config.retry(), sleeper,
                     metrics);
             if (mooncake != null) {
@@ -146,7 +148,7 @@ public final class RouterApp implements AutoCloseable {
             }
             if (pd.discoveryAddress() != null) {
                 try {
-                    discovery = new ZmqDiscovery(pd.discoveryAddress(), registry, ticker, metrics);
+                    discovery = new ZmqDiscovery(pd.discoveryAddress(), registry, ticker, metrics, moriio);
                 } catch (RuntimeException e) {
                     throw new IllegalStateException("--vllm-discovery-address: cannot bind tcp://"
                             + pd.discoveryAddress() + ": " + e.getMessage(), e);

@@ -11,7 +11,7 @@ import dev.vllmrouter.common.WorkerUrl;
  * @param decode           static decode workers ({@code --decode URL})
  * @param prefillPolicy    {@code --prefill-policy} (default: {@code --policy}), its own instance
  * @param decodePolicy     {@code --decode-policy} (default: {@code --policy}), its own instance
- * @param kvConnector      {@code --kv-connector}: {@code nixl} (default) or {@code mooncake}
+ * @param kvConnector      {@code --kv-connector}: {@code nixl} (default), {@code mooncake} or {@code moriio}
  * @param discoveryAddress {@code --vllm-discovery-address host:port} for P2P-NCCL self-registration, or {@code null}
  */
 public record PdConfig(List<Prefill> prefill, List<WorkerUrl> decode, PolicyConfig prefillPolicy,
@@ -28,5 +28,10 @@ public record PdConfig(List<Prefill> prefill, List<WorkerUrl> decode, PolicyConf
 
     public boolean mooncake() {
         return kvConnector.equals("mooncake");
+    }
+
+    /** MoRI-IO: engines register over ZeroMQ with their transfer mode (READ or WRITE). */
+    public boolean moriio() {
+        return kvConnector.equals("moriio");
     }
 }

@@ -343,11 +343,8 @@ public record RouterConfig(
         require(o.workerUrls.isEmpty(),
                 "--worker-urls: not used with --vllm-pd-disaggregation (give --prefill and --decode)");
         String connector = o.kvConnector.trim().toLowerCase(Locale.ROOT);
-        if (connector.equals("moriio")) {
-            throw new ConfigException("not supported yet: --kv-connector moriio");
-        }
-        require(connector.equals("nixl") || connector.equals("mooncake"),
-                "--kv-connector: '" + o.kvConnector + "' (expected nixl or mooncake)");
+        require(connector.equals("nixl") || connector.equals("mooncake") || connector.equals("moriio"),
+                "--kv-connector: '" + o.kvConnector + "' (expected nixl, mooncake or moriio)");
         List<PdConfig.Prefill> prefill = new ArrayList<>();
         Set<String> seen = new HashSet<>();
         for (String raw : o.prefill) {
@@ -377,6 +374,8 @@ public record RouterConfig(
             require(!connector.equals("mooncake"),
                     "--vllm-discovery-address: not used with --kv-connector mooncake (P2P-NCCL registration)");
         }
+        require(discovery != null || !connector.equals("moriio"),
+                "--kv-connector moriio: needs --vllm-discovery-address (MoRI-IO engines register over ZeroMQ)");
         require(discovery != null || o.serviceDiscovery || (!prefill.isEmpty() && !decode.isEmpty()),
                 "--vllm-pd-disaggregation: give at least one --prefill and one --decode, --vllm-discovery-address "
                         + "or --service-discovery");

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -11,6 +12,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
+import dev.vllmrouter.discovery.MoriioFleet;
 import dev.vllmrouter.fault.RetryConfig;
 import dev.vllmrouter.fault.RetryDecision;
 import dev.vllmrouter.metrics.RouterMetrics;
@@ -56,6 +58,8 @@ import dev.vllmrouter.worker.Worker;
  *   <li>A decode worker whose circuit is open is passed over, except under P2P-NCCL, where the prefill already pushed
  *       the KV cache to the decode worker named in the request id: that worker is called whatever its circuit says
  *       and never replaced.</li>
+ *   <li>MoRI-IO ({@link MoriioFleet}): READ mode runs as above with MoRI-IO's parameters; WRITE mode sends both legs
+ *       at once, neither replaced ({@link #forwardWrite}).</li>
  *   <li>Non-streamed requests with logprobs or echo get the prompt's log-probabilities from the prefill answer
  *       ({@link LogprobsMerge}).</li>
  * </ul>
@@ -76,6 +80,7 @@ public final class PdForwarder {
     private final Ticker ticker;
     private final RandomSource random;
     private final MooncakeBootstrap mooncake;
+    private final MoriioFleet moriio;
     private final long requestTimeoutNanos;
     private final Duration readTimeout;
     private final boolean decisionHeader;
@@ -87,6 +92,17 @@ public final class PdForwarder {
                        HeaderRules headerRules, AnswerRelay relay, Ticker ticker, RandomSource random,
                        MooncakeBootstrap mooncake, Duration requestTimeout, Duration readTimeout,
                        boolean decisionHeader, RetryConfig retry, Sleeper sleeper, RouterMetrics metrics) {
+        this(prefillPolicy, decodePolicy, client, headerRules, relay, ticker, random, mooncake, null, requestTimeout,
+                readTimeout, decisionHeader, retry, sleeper, metrics);
+    }
+
+    /** @param moriio the registered MoRI-IO fleet when the connector is MoRI-IO, else {@code null} */
+    public PdForwarder(PolicyRuntime prefillPolicy, PolicyRuntime decodePolicy, UpstreamClient client,
+                       HeaderRules headerRules, AnswerRelay relay, Ticker ticker, RandomSource random,
+                       MooncakeBootstrap mooncake, MoriioFleet moriio, Duration requestTimeout,
+                       Duration readTimeout, boolean decisionHeader, RetryConfig retry, Sleeper sleeper,
+                       RouterMetrics metrics) {
+        this.moriio = moriio;
         this.metrics = metrics;
         this.attempts = new AttemptLoop(retry, random, sleeper, ticker, Clock.systemUTC(), metrics);
         this.prefillPolicy = prefillPolicy;
@@ -128,10 +144,20 @@ public final class PdForwarder {
             throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available decode workers");
         }
         String target = req.rawQuery().isEmpty() ? req.rawPath() : req.rawPath() + "?" + req.rawQuery();
+        MoriioFleet.View fleet = moriio == null ? null : moriio.view();
+        if (fleet != null && fleet.mode() == null) {
+            metrics.pdError("no_transfer_mode");
+            throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE,
+                    "MoRI-IO: no engine has registered a transfer mode yet");
+        }
+        if (fleet != null && fleet.mode() == MoriioFleet.Mode.WRITE) {
+            forwardWrite(req, sink, key, body, decode, decodeAttempt, target, deadline, fleet);
+            return;
+        }
 
         // ---- prefill, moved to another prefill worker when one fails; aborted if the client leaves meanwhile
         Cancellation clientLeft = new Cancellation();
-        PrefillLeg prefillLeg = new PrefillLeg(req, key, body, decode.worker(), target, deadline, clientLeft);
+        PrefillLeg prefillLeg = new PrefillLeg(req, key, body, decode.worker(), target, deadline, clientLeft, fleet);
         AttemptLoop.Outcome<Prefilled> outcome;
         AutoCloseable watch = sink.onHangUp(clientLeft::cancel);
         try {
@@ -165,7 +191,7 @@ public final class PdForwarder {
                             : " (after " + a.attempt().number() + " attempts: " + a.exhausted().reason().label()
                             + ")"));
                 }
-                decode(req, sink, key, body, decode, decodeAttempt, a.decision(), a.answer(), target, deadline);
+                decode(req, sink, key, body, decode, decodeAttempt, a.decision(), a.answer(), target, deadline, fleet);
             }
             case AttemptLoop.Failed<Prefilled> f -> {
                 LOG.log(Level.WARNING, "request {0}: prefill on {1} failed: {2}", req.requestId(), f.worker().id(),
@@ -210,11 +236,13 @@ public final class PdForwarder {
         private final String target;
         private final long deadline;
         private final Cancellation clientLeft;
+        private final MoriioFleet.View fleet;
         private String requestId;
         private String transferId;
 
+        /** @param fleet the MoRI-IO fleet (READ mode), or {@code null} */
         PrefillLeg(ProxyRequest req, RoutingKey key, ObjectNode body, Worker decode, String target, long deadline,
-                   Cancellation clientLeft) {
+                   Cancellation clientLeft, MoriioFleet.View fleet) {
             super(prefillPolicy, key, req.facts().model());
             this.req = req;
             this.body = body;
@@ -222,6 +250,7 @@ public final class PdForwarder {
             this.target = target;
             this.deadline = deadline;
             this.clientLeft = clientLeft;
+            this.fleet = fleet;
         }
 
         @Override
@@ -232,9 +261,20 @@ public final class PdForwarder {
         @Override
         public UpstreamResponse send(Worker pw, UpstreamSpan trace) {
             requestId = PdRequestId.of(pw, decode, random);
-            transferId = mooncake == null ? null : PdRequestId.transferId(random);
-            byte[] bytes = bytes(PdRequests.prefill(body, req.rawPath(), mooncake == null
-                    ? PdRequests.nixlPrefillParams() : PdRequests.mooncakePrefillParams(transferId)));
+            ObjectNode params;
+            if (fleet != null) {
+                transferId = PdRequestId.moriioTransferId(random);
+                MoriioFleet.Engine d = fleet.engine(decode.hostPort());
+                params = PdRequests.moriioPrefillParams(transferId, d.tpSize(), d.dpSize(),
+                        Math.max(0, decode.dpRank()));
+            } else if (mooncake != null) {
+                transferId = PdRequestId.transferId(random);
+                params = PdRequests.mooncakePrefillParams(transferId);
+            } else {
+                transferId = null;
+                params = PdRequests.nixlPrefillParams();
+            }
+            byte[] bytes = bytes(PdRequests.prefill(body, req.rawPath(), params));
             String id = requestId;
             return client.send(pw.id(), "POST", pw.baseUrl(), target,
                     h -> headerRules.toWorker(req.headers(), RequestId.of(id), pw.dpRank(), "application/json",
@@ -275,10 +315,15 @@ public final class PdForwarder {
         private final String target;
         private final long deadline;
         private final boolean pinned;
+        private final Cancellation stop;
         private Decision first;
 
+        /**
+         * @param pinned the first worker is the only one (P2P-NCCL, MoRI-IO WRITE)
+         * @param stop   aborts the call until its head is in
+         */
         DecodeLeg(ProxyRequest req, RoutingKey key, Decision first, byte[] bytes, int prefillRank, String requestId,
-                  String target, long deadline) {
+                  String target, long deadline, boolean pinned, Cancellation stop) {
             super(decodePolicy, key, req.facts().model());
             this.req = req;
             this.first = first;
@@ -287,7 +332,8 @@ public final class PdForwarder {
             this.requestId = requestId;
             this.target = target;
             this.deadline = deadline;
-            this.pinned = first.worker().zmqAddress() != null;
+            this.pinned = pinned;
+            this.stop = stop;
         }
 
         @Override
@@ -320,7 +366,7 @@ public final class PdForwarder {
             int rank = dw.dpRank() >= 0 ? dw.dpRank() : prefillRank;
             return client.send(dw.id(), "POST", dw.baseUrl(), target,
                     h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), rank, "application/json",
-                            trace, h), bytes, timeout(deadline));
+                            trace, h), bytes, timeout(deadline), stop);
         }
 
         @Override
@@ -330,38 +376,31 @@ public final class PdForwarder {
     }
 
     private void decode(ProxyRequest req, ClientSink sink, RoutingKey key, ObjectNode body, Decision decode,
-                        Attempt decodeAttempt, Decision prefill, Prefilled prefilled, String target, long deadline) {
+                        Attempt decodeAttempt, Decision prefill, Prefilled prefilled, String target, long deadline,
+                        MoriioFleet.View fleet) {
         Worker pw = prefill.worker();
-        JsonNode kv = mooncake == null ? prefilled.json().get("kv_transfer_params")
-                : PdRequests.mooncakeDecodeParams(prefilled.transferId(), MooncakeBootstrap.bootstrapAddress(pw),
-                        mooncake.engineId(pw));
+        JsonNode kv;
+        if (fleet != null) {
+            kv = PdRequests.moriioReadDecodeParams(prefilled.json().get("kv_transfer_params"),
+                    fleet.engine(pw.hostPort()).dpSize());
+        } else if (mooncake != null) {
+            kv = PdRequests.mooncakeDecodeParams(prefilled.transferId(), MooncakeBootstrap.bootstrapAddress(pw),
+                    mooncake.engineId(pw));
+        } else {
+            kv = prefilled.json().get("kv_transfer_params");
+        }
         if (kv == null || kv.isNull()) {
             LOG.log(Level.WARNING, "request {0}: prefill {1} returned no kv_transfer_params; the "
                     + "decode worker will recompute the prompt", req.requestId(), pw.id());
         }
         boolean merge = LogprobsMerge.wanted(body);
+        // P2P-NCCL: the prefill pushed the KV cache to the decode worker the request id names
+        boolean pinned = fleet == null && decode.worker().zmqAddress() != null;
         DecodeLeg leg = new DecodeLeg(req, key, decode, bytes(PdRequests.decode(body, kv)), pw.dpRank(),
-                prefilled.requestId(), target, deadline);
+                prefilled.requestId(), target, deadline, pinned, NEVER);
         switch (attempts.run(leg, decodeAttempt, deadline, sink, req.route(), NEVER)) {
-            case AttemptLoop.Answer<Void> a -> {
-                try {
-                    if (decisionHeader) {
-                        sink.header(Forwarder.DECISION_HEADER, "policy=pd; prefill=" + pw.id() + " ("
-                                + prefill.reason() + "); decode=" + a.worker().id() + " (" + a.decision().reason()
-                                + ")");
-                    }
-                } catch (RuntimeException e) { // relay() owns the answer only once it runs
-                    a.close();
-                    a.trace().end(a.status());
-                    throw e;
-                }
-                try {
-                    relay.relay(req, sink, a.worker(), a.lease(), a.response(), a.sentAt(), deadline,
-                            merge ? answer -> merged(answer, prefilled.json()) : null);
-                } finally {
-                    a.trace().end(a.status());
-                }
-            }
+            case AttemptLoop.Answer<Void> a -> relayDecode(req, sink, a, prefill, merge ? prefilled.json() : null,
+                    deadline);
             case AttemptLoop.Failed<Void> f -> throw f.timeout()
                     ? new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + f.worker().id()
                             + " did not answer in time", f.cause())
@@ -372,6 +411,204 @@ public final class PdForwarder {
                     : new RouterException(ErrorKind.BAD_GATEWAY, "Decode failed: " + n.lastFailure()
                             + " (no other decode worker left to try)", n.lastException());
             case AttemptLoop.Abandoned<Void> ignored -> { }
+        }
+    }
+
+    /**
+     * MoRI-IO WRITE: the prefill writes the KV cache into blocks the decode worker allocates and announces, so both
+     * legs run at once — the prefill on its own virtual thread, the decode here — and neither is replaced (the request
+     * id and transfer id bind them together). A prefill that fails aborts the decode: before the decode's head the
+     * client gets a 502 OpenAI error; a stream already running ends with an error event. A prefill whose worker
+     * refuses the request (4xx) leaves the decode alone: it refuses the same request.
+     */
+    private void forwardWrite(ProxyRequest req, ClientSink sink, RoutingKey key, ObjectNode body, Decision decode,
+                              Attempt decodeAttempt, String target, long deadline, MoriioFleet.View fleet) {
+        Attempt prefillAttempt = Attempt.first();
+        Decision prefill = prefillPolicy.pick(key, prefillAttempt);
+        while (prefill != null && !prefill.worker().breaker().allowsTraffic()) {
+            prefillAttempt = prefillAttempt.skip(prefill.worker());
+            prefill = prefillPolicy.pick(key, prefillAttempt);
+        }
+        if (prefill == null) {
+            metrics.pdError("no_prefill_worker");
+            throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available prefill workers");
+        }
+        Worker pw = prefill.worker();
+        Worker dw = decode.worker();
+        String requestId = PdRequestId.of(pw, dw, random);
+        String transferId = PdRequestId.moriioTransferId(random);
+        MoriioFleet.Engine pe = fleet.engine(pw.hostPort());
+        MoriioFleet.Engine de = fleet.engine(dw.hostPort());
+        byte[] prefillBytes = bytes(PdRequests.prefill(body, req.rawPath(),
+                PdRequests.moriioPrefillParams(transferId, de.tpSize(), de.dpSize(), Math.max(0, dw.dpRank()))));
+        byte[] decodeBytes = bytes(PdRequests.decode(body,
+                PdRequests.moriioWriteDecodeParams(transferId, pe.tpSize(), pe.dpSize(), Math.max(0, pw.dpRank()))));
+
+        // the decode's response once its head is in, or ABORTED once a failed prefill claimed it first
+        AtomicReference<Object> decodeHead = new AtomicReference<>();
+        AtomicReference<String> prefillFailure = new AtomicReference<>();
+        Cancellation decodeStop = new Cancellation();
+        UpstreamSpan prefillSpan = sink.attempt(pw, 1, "prefill"); // here: the client sink is not thread-safe
+        Decision p = prefill;
+        Thread.ofVirtual().name("pd-prefill-" + req.requestId().value()).start(() -> {
+            String failure = writePrefill(req, p, requestId, prefillBytes, target, deadline, prefillSpan);
+            if (failure == null) {
+                return;
+            }
+            LOG.log(Level.WARNING, "request {0}: prefill on {1} failed: {2}", req.requestId(), pw.id(), failure);
+            prefillFailure.set(failure);
+            if (!decodeHead.compareAndSet(null, ABORTED)) {
+                ((UpstreamResponse) decodeHead.get()).close(); // no-op once the answer went back to the pool
+            } else {
+                decodeStop.cancel();
+            }
+        });
+        DecodeLeg leg = new DecodeLeg(req, key, decode, decodeBytes, pw.dpRank(), requestId, target, deadline, true,
+                decodeStop);
+        switch (attempts.run(leg, decodeAttempt, deadline, sink, req.route(), decodeStop)) {
+            case AttemptLoop.Answer<Void> a -> {
+                if (!decodeHead.compareAndSet(null, a.response())) {
+                    a.close();
+                    a.trace().end(a.status());
+                    throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + prefillFailure.get());
+                }
+                relayDecode(req, sink, a, prefill, null, deadline);
+            }
+            case AttemptLoop.Abandoned<Void> ignored -> throw new RouterException(ErrorKind.BAD_GATEWAY,
+                    "Prefill failed: " + prefillFailure.get());
+            case AttemptLoop.Failed<Void> f -> throw f.timeout()
+                    ? new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + f.worker().id()
+                            + " did not answer in time", f.cause())
+                    : new RouterException(ErrorKind.BAD_GATEWAY, "Decode failed: " + f.cause().getMessage(),
+                            f.cause());
+            case AttemptLoop.NoWorker<Void> n -> throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE,
+                    "No available decode workers");
+        }
+    }
+
+    private static final Object ABORTED = new Object();
+
+    /** The WRITE prefill, one attempt on its worker; returns why it failed, or {@code null}. */
+    private String writePrefill(ProxyRequest req, Decision prefill, String requestId, byte[] bytes, String target,
+                                long deadline, UpstreamSpan span) {
+        Worker pw = prefill.worker();
+        AttemptLoop.Leg<Integer> leg = new AttemptLoop.Leg<>() {
+            private boolean picked;
+
+            @Override
+            public String phase() {
+                return "prefill";
+            }
+
+            @Override
+            public String policyName() {
+                return prefillPolicy.policy().name();
+            }
+
+            @Override
+            public Decision pick(Attempt attempt) {
+                if (picked) {
+                    return null;
+                }
+                picked = true;
+                return prefill;
+            }
+
+            @Override
+            public boolean untriedLeft(Attempt next) {
+                return false;
+            }
+
+            @Override
+            public UpstreamResponse send(Worker worker, UpstreamSpan trace) {
+                return client.send(pw.id(), "POST", pw.baseUrl(), target,
+                        h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), pw.dpRank(),
+                                "application/json", trace, h), bytes, timeout(deadline));
+            }
+
+            @Override
+            public Integer read(Worker worker, UpstreamResponse up) throws IOException {
+                up.body().readAllBytes();
+                return up.status();
+            }
+
+            @Override
+            public void outcome(Worker worker, int status) {
+                metrics.pdPrefill(worker.id(), status / 100 == 2
+                        || (status / 100 == 4 && !RetryDecision.isRetryableStatus(status)));
+            }
+        };
+        try {
+            return switch (attempts.run(leg, Attempt.first(), deadline, new SpanSink(span), req.route(), NEVER)) {
+                case AttemptLoop.Answer<Integer> a -> {
+                    try (a) {
+                        a.lease().status(a.status());
+                    } finally {
+                        a.trace().end(a.status());
+                    }
+                    boolean clientError = a.status() / 100 == 4 && !RetryDecision.isRetryableStatus(a.status());
+                    yield a.status() / 100 == 2 || clientError ? null : "status " + a.status() + " from " + pw.id();
+                }
+                case AttemptLoop.Failed<Integer> f -> f.cause().getMessage();
+                case AttemptLoop.NoWorker<Integer> n -> "no prefill worker";
+                case AttemptLoop.Abandoned<Integer> n -> "abandoned";
+            };
+        } catch (RuntimeException e) {
+            return e.toString();
+        }
+    }
+
+    /** The client side of a background prefill: only its (already created) trace span. */
+    private record SpanSink(UpstreamSpan span) implements ClientSink {
+        @Override
+        public UpstreamSpan attempt(Worker worker, int attempt, String phase) {
+            return span;
+        }
+
+        @Override
+        public void status(int status) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void header(String name, String value) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void send(byte[] body) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public java.io.OutputStream stream() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public boolean committed() {
+            return false;
+        }
+    }
+
+    /** Relays a decode answer to the client (with the prompt's logprobs merged in when {@code mergeFrom} is set). */
+    private void relayDecode(ProxyRequest req, ClientSink sink, AttemptLoop.Answer<Void> a, Decision prefill,
+                             JsonNode mergeFrom, long deadline) {
+        try {
+            if (decisionHeader) {
+                sink.header(Forwarder.DECISION_HEADER, "policy=pd; prefill=" + prefill.worker().id() + " ("
+                        + prefill.reason() + "); decode=" + a.worker().id() + " (" + a.decision().reason() + ")");
+            }
+        } catch (RuntimeException e) { // relay() owns the answer only once it runs
+            a.close();
+            a.trace().end(a.status());
+            throw e;
+        }
+        try {
+            relay.relay(req, sink, a.worker(), a.lease(), a.response(), a.sentAt(), deadline,
+                    mergeFrom != null ? answer -> merged(answer, mergeFrom) : null);
+        } finally {
+            a.trace().end(a.status());
         }
     }
 

@@ -63,6 +63,7 @@ public final class SimWorker implements AutoCloseable {
                 .routing(routing -> routes(ctx, routing))
                 .build()
                 .start();
+        ctx.moriio.httpPort(server.port());
         if (ctx.workerId() == null) {
             ctx.workerId("sim-" + server.port());
         }
@@ -94,7 +95,13 @@ public final class SimWorker implements AutoCloseable {
                 .get("/version", info.handler(info::version))
                 .get("/query", info.handler(info::mooncakeQuery))
                 .get("/metrics", info.handler(info::metrics))
+                .post("/moriio/notify", info.handler(info::moriioNotify))
                 .any(info::fallback);
+    }
+
+    /** The MoRI-IO connector this worker plays (off until a mode is set). */
+    public SimMoriio moriio() {
+        return ctx.moriio;
     }
 
     /** The port the worker listens on. */

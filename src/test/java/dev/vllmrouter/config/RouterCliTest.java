@@ -325,7 +325,10 @@ class RouterCliTest {
                 .isInstanceOf(ConfigException.class).hasMessageStartingWith("--prefill: missing URL");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--prefill", "http://p:1",
                 "--decode", "http://d:1", "--kv-connector", "moriio"))
-                .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --kv-connector moriio");
+                .isInstanceOf(ConfigException.class).hasMessage("--kv-connector moriio: needs --vllm-discovery-address "
+                        + "(MoRI-IO engines register over ZeroMQ)");
+        assertThat(RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--kv-connector", "moriio",
+                "--vllm-discovery-address", "0.0.0.0:30001").pd().moriio()).isTrue();
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--prefill", "http://p:1",
                 "--decode", "http://p:1"))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("given twice");
