@@ -5,6 +5,7 @@ import java.lang.System.Logger.Level;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -400,7 +401,7 @@ public final class PdForwarder {
                 prefilled.requestId(), target, deadline, pinned, NEVER);
         switch (attempts.run(leg, decodeAttempt, deadline, sink, req.route(), NEVER)) {
             case AttemptLoop.Answer<Void> a -> relayDecode(req, sink, a, prefill, merge ? prefilled.json() : null,
-                    deadline);
+                    CachedTokens.appliesTo(req.rawPath()), CachedTokens.prefillCached(prefilled.json()), deadline);
             case AttemptLoop.Failed<Void> f -> throw f.timeout()
                     ? new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + f.worker().id()
                             + " did not answer in time", f.cause())
@@ -472,7 +473,7 @@ public final class PdForwarder {
                     a.trace().end(a.status());
                     throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + prefillFailure.get());
                 }
-                relayDecode(req, sink, a, prefill, null, deadline);
+                relayDecode(req, sink, a, prefill, null, false, null, deadline);
             }
             case AttemptLoop.Abandoned<Void> ignored -> throw new RouterException(ErrorKind.BAD_GATEWAY,
                     "Prefill failed: " + prefillFailure.get());
@@ -591,9 +592,13 @@ public final class PdForwarder {
         }
     }
 
-    /** Relays a decode answer to the client (with the prompt's logprobs merged in when {@code mergeFrom} is set). */
+    /**
+     * Relays a decode answer to the client: with the prompt's logprobs merged in when {@code mergeFrom} is set, and,
+     * when {@code reconcileCached}, the prefill's prefix-cache hit as the answer's {@code cached_tokens}
+     * ({@link CachedTokens}: a plain body, or only the usage events of a stream).
+     */
     private void relayDecode(ProxyRequest req, ClientSink sink, AttemptLoop.Answer<Void> a, Decision prefill,
-                             JsonNode mergeFrom, long deadline) {
+                             JsonNode mergeFrom, boolean reconcileCached, Long cached, long deadline) {
         try {
             if (decisionHeader) {
                 sink.header(Forwarder.DECISION_HEADER, "policy=pd; prefill=" + prefill.worker().id() + " ("
@@ -605,8 +610,13 @@ public final class PdForwarder {
             throw e;
         }
         try {
-            relay.relay(req, sink, a.worker(), a.lease(), a.response(), a.sentAt(), deadline,
-                    mergeFrom != null ? answer -> merged(answer, mergeFrom) : null);
+            UnaryOperator<byte[]> body = mergeFrom != null ? answer -> merged(answer, mergeFrom) : null;
+            if (reconcileCached) {
+                UnaryOperator<byte[]> merge = body;
+                body = answer -> CachedTokens.rewriteBody(merge == null ? answer : merge.apply(answer), cached);
+            }
+            relay.relay(req, sink, a.worker(), a.lease(), a.response(), a.sentAt(), deadline, body,
+                    reconcileCached ? event -> CachedTokens.rewriteEvent(event, cached) : null);
         } finally {
             a.trace().end(a.status());
         }
