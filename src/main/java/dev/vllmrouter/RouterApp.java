@@ -123,7 +123,8 @@ public final class RouterApp implements AutoCloseable {
         PolicyRuntime policyRuntime = new PolicyRuntime(policy, registry::snapshot);
         client = new UpstreamClient(config.connectTimeout(), config.readTimeout());
         // a client's key for the router is not a key for the workers: --api-key is
-        HeaderRules headerRules = new HeaderRules(config.apiKey(),
+        // PD workers: --api-key, else OPENAI_API_KEY (as vllm-router's PD legs)
+        HeaderRules headerRules = new HeaderRules(pd != null ? pd.workerApiKey() : config.apiKey(),
                 config.auth().clientAuth() || config.auth().adminKey() != null);
         Sleeper sleeper = d -> Thread.sleep(d);
         Forwarder forwarder = new Forwarder(policyRuntime, client, headerRules, ticker,

@@ -13,9 +13,12 @@ import dev.vllmrouter.common.WorkerUrl;
  * @param decodePolicy     {@code --decode-policy} (default: {@code --policy}), its own instance
  * @param kvConnector      {@code --kv-connector}: {@code nixl} (default), {@code mooncake} or {@code moriio}
  * @param discoveryAddress {@code --vllm-discovery-address host:port} for P2P-NCCL self-registration, or {@code null}
+ * @param workerApiKey     the key the prefill/decode workers get as {@code Authorization: Bearer}: {@code --api-key},
+ *                         else {@code OPENAI_API_KEY} (vllm-router's), else {@code null}
  */
 public record PdConfig(List<Prefill> prefill, List<WorkerUrl> decode, PolicyConfig prefillPolicy,
-                       PolicyConfig decodePolicy, String kvConnector, String discoveryAddress) {
+                       PolicyConfig decodePolicy, String kvConnector, String discoveryAddress,
+                       String workerApiKey) {
 
     /** A prefill worker and its Mooncake bootstrap port ({@code -1}: none given). */
     public record Prefill(WorkerUrl url, int bootstrapPort) {

@@ -102,6 +102,9 @@ public final class SimWorkerCommand implements Callable<Integer> {
             description = "KV-transfer address announced with --register-pd (default: <host>:<port + 10000>).")
     String zmqAddress;
 
+    @Option(names = "--api-key", description = "As vLLM's --api-key: /v1 requests need 'Authorization: Bearer KEY'.")
+    String apiKey;
+
     @Option(names = "--moriio-mode", paramLabel = "READ|WRITE",
             description = "Act as a vLLM engine with the MoRIIOConnector in this transfer mode; with --register-pd it "
                     + "registers as MoRI-IO engines do (for --kv-connector moriio).")
@@ -133,6 +136,7 @@ public final class SimWorkerCommand implements Callable<Integer> {
                 .blockSize(blockSize)
                 .enablePromptTokensDetails(enablePromptTokensDetails)
                 .prefillPerToken(Duration.ofNanos(Math.multiplyExact(prefillUsPerToken, 1000L)))
+                .apiKey(apiKey)
                 .build();
     }
 
