@@ -52,8 +52,15 @@ public final class SimRegistrar implements AutoCloseable {
         socket.setIdentity(zmqAddress.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         socket.setLinger(0);
         socket.connect("tcp://" + router);
-        scheduler.scheduleAtFixedRate(() -> socket.send(message, ZMQ.DONTWAIT), 0, PERIOD_MILLIS,
-                TimeUnit.MILLISECONDS);
+        // a task that throws is never run again: one failed send must not end the heartbeats
+        scheduler.scheduleAtFixedRate(() -> {
+            try {
+                socket.send(message, ZMQ.DONTWAIT);
+            } catch (RuntimeException e) {
+                System.getLogger(SimRegistrar.class.getName()).log(System.Logger.Level.WARNING,
+                        "registration not sent: " + e);
+            }
+        }, 0, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /** One registration as vLLM's P2pNcclEngine encodes it: a msgpack map of three strings. */
