@@ -159,13 +159,18 @@ class PdMoriioIT {
              ZContext zmq = new ZContext()) {
             ZMQ.Socket socket = zmq.createSocket(SocketType.DEALER);
             socket.connect("tcp://" + fleet.router.config().pd().discoveryAddress());
-            // one socket keeps the order: the READ engine's registration is handled before the WRITE one's
-            socket.send(SimRegistrar.moriioMessage("D", "127.0.0.1:1", "host:127.0.0.1,handshake:2,notify:1", 1, 1,
-                    "READ"), 0);
-            socket.send(SimRegistrar.moriioMessage("D", "127.0.0.1:3", "host:127.0.0.1,handshake:4,notify:3", 1, 1,
-                    "WRITE"), 0);
-            await().atMost(Duration.ofSeconds(10)).until(() -> fleet.router.registry().snapshot().workers().stream()
-                    .anyMatch(w -> w.id().equals("http://127.0.0.1:3")));
+            // one socket keeps the order: each READ registration is handled before the WRITE one sent after it;
+            // sent again like heartbeats until the WRITE engine shows (a first message may go before the connection)
+            byte[] read = SimRegistrar.moriioMessage("D", "127.0.0.1:1", "host:127.0.0.1,handshake:2,notify:1", 1, 1,
+                    "READ");
+            byte[] write = SimRegistrar.moriioMessage("D", "127.0.0.1:3", "host:127.0.0.1,handshake:4,notify:3", 1,
+                    1, "WRITE");
+            await().atMost(Duration.ofSeconds(20)).pollInSameThread().pollInterval(Duration.ofMillis(200)).until(() -> {
+                socket.send(read, 0);
+                socket.send(write, 0);
+                return fleet.router.registry().snapshot().workers().stream()
+                        .anyMatch(w -> w.id().equals("http://127.0.0.1:3"));
+            });
             assertThat(fleet.router.registry().snapshot().workers()).extracting(w -> w.id())
                     .as("the READ engine was dropped").doesNotContain("http://127.0.0.1:1");
         }
