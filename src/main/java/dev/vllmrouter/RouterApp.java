@@ -22,6 +22,7 @@ import dev.vllmrouter.config.HealthConfig;
 import dev.vllmrouter.config.PdConfig;
 import dev.vllmrouter.config.PolicyConfig;
 import dev.vllmrouter.config.RouterConfig;
+import dev.vllmrouter.discovery.MoriioFleet;
 import dev.vllmrouter.discovery.ZmqDiscovery;
 import dev.vllmrouter.discovery.k8s.DiscoveryListener;
 import dev.vllmrouter.discovery.k8s.KubernetesDiscovery;
@@ -122,7 +123,8 @@ public final class RouterApp implements AutoCloseable {
         PolicyRuntime policyRuntime = new PolicyRuntime(policy, registry::snapshot);
         client = new UpstreamClient(config.connectTimeout(), config.readTimeout());
         // a client's key for the router is not a key for the workers: --api-key is
-        HeaderRules headerRules = new HeaderRules(config.apiKey(),
+        // PD workers: --api-key, else OPENAI_API_KEY (as vllm-router's PD legs)
+        HeaderRules headerRules = new HeaderRules(pd != null ? pd.workerApiKey() : config.apiKey(),
                 config.auth().clientAuth() || config.auth().adminKey() != null);
         Sleeper sleeper = d -> Thread.sleep(d);
         Forwarder forwarder = new Forwarder(policyRuntime, client, headerRules, ticker,
@@ -136,9 +138,10 @@ public final class RouterApp implements AutoCloseable {
             loadAware |= Policies.isLoadAware(prefillPolicy.name()) || Policies.isLoadAware(decodePolicy.name());
             MooncakeBootstrap mooncake = pd.mooncake()
                     ? new MooncakeBootstrap(client, d -> Thread.sleep(d), MOONCAKE_ATTEMPTS) : null;
+            MoriioFleet moriio = pd.moriio() ? new MoriioFleet() : null;
             pdForwarder = new PdForwarder(new PolicyRuntime(prefillPolicy, () -> registry.snapshot(Role.PREFILL)),
                     new PolicyRuntime(decodePolicy, () -> registry.snapshot(Role.DECODE)), client, headerRules,
-                    new AnswerRelay(ticker, metrics, true), ticker, random, mooncake,
+                    new AnswerRelay(ticker, metrics, true), ticker, random, mooncake, moriio,
                     config.requestTimeout(), config.readTimeout(), config.decisionHeader(), config.retry(), sleeper,
                     metrics);
             if (mooncake != null) {
@@ -146,7 +149,7 @@ public final class RouterApp implements AutoCloseable {
             }
             if (pd.discoveryAddress() != null) {
                 try {
-                    discovery = new ZmqDiscovery(pd.discoveryAddress(), registry, ticker, metrics);
+                    discovery = new ZmqDiscovery(pd.discoveryAddress(), registry, ticker, metrics, moriio);
                 } catch (RuntimeException e) {
                     throw new IllegalStateException("--vllm-discovery-address: cannot bind tcp://"
                             + pd.discoveryAddress() + ": " + e.getMessage(), e);

@@ -322,6 +322,49 @@ class PdIT {
     }
 
     @Test
+    void theClientSeesThePrefillsPrefixCacheHitInJsonAndInTheFinalUsageChunk() throws Exception {
+        // the decode reports no cache details: what the client sees can only come from the prefill's answer
+        try (SimWorker prefill = SimWorker.start(SimConfig.builder().workerId("p").build());
+             SimWorker decode = SimWorker.start(SimConfig.builder().workerId("d").enablePromptTokensDetails(false)
+                     .build());
+             RouterApp router = RouterApp.start(RouterCli.parse(Map.of(), "--port", "0", "--prometheus-port", "0",
+                     "--vllm-pd-disaggregation", "--prefill", prefill.url(), "--decode", decode.url()))) {
+            String prompt = "The quick brown fox jumps over the lazy dog. ".repeat(20);
+            String chat = "{\"model\":\"demo\",\"max_tokens\":3,\"messages\":[{\"role\":\"user\",\"content\":\""
+                    + prompt + "\"}]";
+            HttpResponse<String> first = HTTP.send(HttpRequest.newBuilder(URI.create(router.url()
+                    + "/v1/chat/completions")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(chat + "}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(first.statusCode()).isEqualTo(200);
+            assertThat(JSON.readTree(first.body()).path("usage").path("prompt_tokens_details").isNull())
+                    .as("no hit yet").isTrue();
+
+            HttpResponse<String> second = HTTP.send(HttpRequest.newBuilder(URI.create(router.url()
+                    + "/v1/chat/completions")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(chat + "}")).build(), HttpResponse.BodyHandlers.ofString());
+            JsonNode usage = JSON.readTree(second.body()).path("usage");
+            int cached = usage.path("prompt_tokens_details").path("cached_tokens").asInt();
+            assertThat(cached).as(second.body()).isPositive().isLessThanOrEqualTo(usage.path("prompt_tokens").asInt());
+            assertThat(usage.path("completion_tokens").asInt()).isEqualTo(3);
+
+            HttpResponse<InputStream> stream = HTTP.send(HttpRequest.newBuilder(URI.create(router.url()
+                            + "/v1/chat/completions")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(chat + ",\"stream\":true,"
+                            + "\"stream_options\":{\"include_usage\":true}}")).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            List<String> events = Sse.readEvents(stream.body());
+            assertThat(events.get(events.size() - 1)).isEqualTo("[DONE]");
+            JsonNode last = JSON.readTree(events.get(events.size() - 2));
+            assertThat(last.path("choices").isEmpty()).as("the usage-only chunk").isTrue();
+            assertThat(last.path("usage").path("prompt_tokens_details").path("cached_tokens").asInt())
+                    .isEqualTo(cached);
+            for (String e : events.subList(0, events.size() - 2)) {
+                assertThat(e).as("other chunks untouched").doesNotContain("usage", "cached_tokens");
+            }
+        }
+    }
+
+    @Test
     void probesAndAdminSeeBothRoles() throws Exception {
         try (PdFleet fleet = new PdFleet(false)) {
             HttpResponse<String> ready = HTTP.send(HttpRequest.newBuilder(URI.create(fleet.router.url()

@@ -109,7 +109,7 @@ public record RouterConfig(
                 "--load-check-interval-secs: " + o.loadCheckIntervalSecs + " (expected > 0)");
         PolicyConfig policyConfig = new PolicyConfig(policy, o.cacheThreshold, o.balanceAbsThreshold,
                 o.balanceRelThreshold, Duration.ofSeconds(o.evictionInterval), o.maxTreeSize);
-        PdConfig pd = pd(o, parsed, policyConfig);
+        PdConfig pd = pd(o, parsed, policyConfig, settings);
         require(o.healthCheckIntervalSecs > 0,
                 "--health-check-interval-secs: " + o.healthCheckIntervalSecs + " (expected > 0)");
         require(o.healthCheckTimeoutSecs > 0,
@@ -329,7 +329,7 @@ public record RouterConfig(
         return pd != null;
     }
 
-    private static PdConfig pd(RouterOptions o, ParseResult parsed, PolicyConfig policy) {
+    private static PdConfig pd(RouterOptions o, ParseResult parsed, PolicyConfig policy, SettingsSource settings) {
         if (!o.vllmPdDisaggregation) {
             for (String flag : List.of("--prefill", "--decode", "--prefill-policy", "--decode-policy",
                     "--vllm-discovery-address", "--kv-connector")) {
@@ -343,11 +343,8 @@ public record RouterConfig(
         require(o.workerUrls.isEmpty(),
                 "--worker-urls: not used with --vllm-pd-disaggregation (give --prefill and --decode)");
         String connector = o.kvConnector.trim().toLowerCase(Locale.ROOT);
-        if (connector.equals("moriio")) {
-            throw new ConfigException("not supported yet: --kv-connector moriio");
-        }
-        require(connector.equals("nixl") || connector.equals("mooncake"),
-                "--kv-connector: '" + o.kvConnector + "' (expected nixl or mooncake)");
+        require(connector.equals("nixl") || connector.equals("mooncake") || connector.equals("moriio"),
+                "--kv-connector: '" + o.kvConnector + "' (expected nixl, mooncake or moriio)");
         List<PdConfig.Prefill> prefill = new ArrayList<>();
         Set<String> seen = new HashSet<>();
         for (String raw : o.prefill) {
@@ -377,11 +374,21 @@ public record RouterConfig(
             require(!connector.equals("mooncake"),
                     "--vllm-discovery-address: not used with --kv-connector mooncake (P2P-NCCL registration)");
         }
+        require(discovery != null || !connector.equals("moriio"),
+                "--kv-connector moriio: needs --vllm-discovery-address (MoRI-IO engines register over ZeroMQ)");
         require(discovery != null || o.serviceDiscovery || (!prefill.isEmpty() && !decode.isEmpty()),
                 "--vllm-pd-disaggregation: give at least one --prefill and one --decode, --vllm-discovery-address "
                         + "or --service-discovery");
+        // vllm-router sends OPENAI_API_KEY to prefill and decode workers ("Bearer " and nothing when unset: here none)
+        String workerKey = o.apiKey;
+        String envKey = settings.openAiApiKeyEnv();
+        if (workerKey == null && envKey != null && !envKey.isBlank()) {
+            workerKey = envKey.strip();
+            require(workerKey.chars().noneMatch(c -> c < 0x20 || c == 0x7f),
+                    "OPENAI_API_KEY: contains control characters");
+        }
         return new PdConfig(prefill, decode, stagePolicy("--prefill-policy", o.prefillPolicy, policy),
-                stagePolicy("--decode-policy", o.decodePolicy, policy), connector, discovery);
+                stagePolicy("--decode-policy", o.decodePolicy, policy), connector, discovery, workerKey);
     }
 
     /** A stage's policy: its own name when given, else {@code --policy}'s, always with the shared parameters. */

@@ -174,7 +174,7 @@ public final class RouterOptions {
                     + "0.0.0.0:30001).")
     public String vllmDiscoveryAddress;
 
-    @Option(names = "--kv-connector", description = "PD: nixl or mooncake (moriio: not supported yet).")
+    @Option(names = "--kv-connector", description = "PD: nixl, mooncake or moriio (needs --vllm-discovery-address).")
     public String kvConnector = "nixl";
 
     // ---- Kubernetes discovery

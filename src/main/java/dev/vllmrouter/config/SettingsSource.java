@@ -72,6 +72,7 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
         s.serviceLinks = List.copyOf(new TreeSet<>(serviceLinks));
         s.validationUrlsEnv = environment.get(VALIDATION_URLS_ENV);
         s.otlpEndpointEnv = environment.get("OTEL_EXPORTER_OTLP_ENDPOINT");
+        s.openAiApiKeyEnv = environment.get("OPENAI_API_KEY");
         return s;
     }
 
@@ -82,6 +83,12 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
     private String otlpEndpointEnv;
     private Map<String, String> envNames = Map.of();
     private List<String> serviceLinks = List.of();
+    private String openAiApiKeyEnv;
+
+    /** The value of {@code OPENAI_API_KEY} (the prefill/decode workers' key in vllm-router), or {@code null}. */
+    public String openAiApiKeyEnv() {
+        return openAiApiKeyEnv;
+    }
 
     /** The value of {@code OTEL_EXPORTER_OTLP_ENDPOINT}, or {@code null}. */
     public String otlpEndpointEnv() {

@@ -49,6 +49,13 @@ final class LeaseTable {
         return changed;
     }
 
+    /** The live registrations, oldest first. */
+    List<Registration> registrations() {
+        List<Registration> out = new ArrayList<>(entries.size());
+        entries.values().forEach(e -> out.add(e.registration()));
+        return out;
+    }
+
     /** The live engines as workers ({@code http://<http_address>}, role, ZeroMQ address). */
     List<WorkerSpec> workers() {
         List<WorkerSpec> out = new ArrayList<>(entries.size());

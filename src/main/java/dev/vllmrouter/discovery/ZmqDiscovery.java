@@ -13,11 +13,14 @@ import dev.vllmrouter.metrics.RouterMetrics;
 import dev.vllmrouter.worker.WorkerRegistry;
 
 /**
- * P2P-NCCL service discovery ({@code --vllm-discovery-address}): binds a ZeroMQ ROUTER socket that vLLM engines
+ * ZeroMQ service discovery ({@code --vllm-discovery-address}) for P2P-NCCL and MoRI-IO engines: binds a ZeroMQ ROUTER socket that vLLM engines
  * register with (see {@link Registration}), keeps their leases ({@link LeaseTable}, 5 s), and publishes the live set to
  * the registry as the full desired state of source {@value #SOURCE} — discovered engines are workers like any other
  * (load, policies that see headers, metrics), not objects rebuilt per request as in vllm-router. The router never
  * replies on the socket.
+ * <p>Under MoRI-IO ({@link MoriioFleet} given) only registrations with a transfer mode are accepted, and only those
+ * agreeing with the mode the first one fixed; the fleet's view (mode, engine sizes) is published before the workers,
+ * so a request never sees a worker whose sizes are not known yet.
  * <p>One daemon thread owns the socket (ZeroMQ sockets are not thread-safe); it blocks in a receive with a short
  * timeout, so expiry is noticed within {@value #POLL_MILLIS} ms without busy polling. A malformed message is logged and
  * dropped.
@@ -32,6 +35,7 @@ public final class ZmqDiscovery implements AutoCloseable {
     private final WorkerRegistry registry;
     private final RouterMetrics metrics;
     private final LeaseTable table;
+    private final MoriioFleet moriio;
     private final ZContext context = new ZContext(1);
     private final ZMQ.Socket socket;
     private volatile boolean closed;
@@ -43,6 +47,13 @@ public final class ZmqDiscovery implements AutoCloseable {
     }
 
     public ZmqDiscovery(String bindAddress, WorkerRegistry registry, Ticker ticker, RouterMetrics metrics) {
+        this(bindAddress, registry, ticker, metrics, null);
+    }
+
+    /** @param moriio the MoRI-IO fleet view to keep, or {@code null} for P2P-NCCL */
+    public ZmqDiscovery(String bindAddress, WorkerRegistry registry, Ticker ticker, RouterMetrics metrics,
+                        MoriioFleet moriio) {
+        this.moriio = moriio;
         this.metrics = metrics;
         this.bindAddress = bindAddress;
         this.registry = registry;
@@ -60,7 +71,8 @@ public final class ZmqDiscovery implements AutoCloseable {
 
     public ZmqDiscovery start() {
         loop = Thread.ofPlatform().daemon().name("vllm-router-zmq-discovery").start(this::run);
-        LOG.log(Level.INFO, "P2P-NCCL discovery listening on tcp://{0}", bindAddress);
+        LOG.log(Level.INFO, "{0} discovery listening on tcp://{1}", moriio == null ? "P2P-NCCL" : "MoRI-IO",
+                bindAddress);
         return this;
     }
 
@@ -74,6 +86,9 @@ public final class ZmqDiscovery implements AutoCloseable {
                 }
                 changed |= table.expire();
                 if (changed) {
+                    if (moriio != null) {
+                        moriio.publish(table.registrations());
+                    }
                     WorkerRegistry.Change change = registry.reconcile(SOURCE, table.workers());
                     if (change.any()) {
                         metrics.discoveryUpdate(change.added(), change.removed());
@@ -96,6 +111,11 @@ public final class ZmqDiscovery implements AutoCloseable {
         msg.destroy();
         try {
             Registration r = Registration.decode(payload);
+            if (moriio != null && !moriio.accepts(r)) {
+                LOG.log(Level.WARNING, "discovery: dropped a registration from {0} (http {1}): transfer mode {2}, "
+                        + "the fleet runs {3}", identity, r.httpAddress(), r.transferMode(), moriio.view().mode());
+                return false;
+            }
             boolean changed = table.register(r);
             if (changed) {
                 LOG.log(Level.INFO, "discovered {0} engine http://{1} (zmq {2}, identity {3})",

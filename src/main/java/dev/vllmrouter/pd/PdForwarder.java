@@ -2,7 +2,10 @@ package dev.vllmrouter.pd;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -10,8 +13,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
-import dev.vllmrouter.fault.Backoff;
+import dev.vllmrouter.discovery.MoriioFleet;
 import dev.vllmrouter.fault.RetryConfig;
+import dev.vllmrouter.fault.RetryDecision;
 import dev.vllmrouter.metrics.RouterMetrics;
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
@@ -21,6 +25,7 @@ import dev.vllmrouter.policy.Decision;
 import dev.vllmrouter.policy.PolicyRuntime;
 import dev.vllmrouter.policy.RoutingKey;
 import dev.vllmrouter.proxy.AnswerRelay;
+import dev.vllmrouter.proxy.AttemptLoop;
 import dev.vllmrouter.proxy.ClientSink;
 import dev.vllmrouter.proxy.Forwarder;
 import dev.vllmrouter.proxy.HeaderRules;
@@ -31,7 +36,6 @@ import dev.vllmrouter.proxy.Sleeper;
 import dev.vllmrouter.tracing.UpstreamSpan;
 import dev.vllmrouter.upstream.Cancellation;
 import dev.vllmrouter.upstream.UpstreamClient;
-import dev.vllmrouter.upstream.UpstreamException;
 import dev.vllmrouter.upstream.UpstreamResponse;
 import dev.vllmrouter.worker.Lease;
 import dev.vllmrouter.worker.Worker;
@@ -46,11 +50,17 @@ import dev.vllmrouter.worker.Worker;
  *   <li>Both legs carry the same {@code X-Request-Id} ({@link PdRequestId}) and the client's headers (vllm-router
  *       sends neither), {@code X-data-parallel-rank} for DP workers (the decode leg inherits the prefill's rank when
  *       its worker has none), and each holds a lease on its worker for its duration.</li>
- *   <li>The prefill's status is checked (vllm-router does not): a 5xx, 408, 429 or a broken connection moves the
- *       prefill to another prefill worker (up to {@code --retry-max-retries} attempts, with backoff); any other 4xx is the client's own
- *       error and reaches it unchanged; nothing left → a 502 OpenAI error.</li>
- *   <li>A decode worker that cannot be reached, or whose circuit is open, is replaced by another, except under P2P-NCCL, where the prefill
- *       already pushed the KV cache to the decode worker named in the request id.</li>
+ *   <li>Each leg's attempts are {@link AttemptLoop}'s, with the rules of the regular pipeline: a connection failure
+ *       or a 408/429/500/502/503/504 moves the leg to another worker of its role after the backoff (or the worker's
+ *       {@code Retry-After}, capped), up to {@code --retry-max-retries} attempts; a read timeout is not retried. The
+ *       prefill's status is checked (vllm-router does not): any other 4xx is the client's own error and reaches it
+ *       unchanged; a failed prefill ends in a 502 OpenAI error, and no decode runs without a prefill. A decode whose
+ *       retries ran out passes its worker's last answer on, as the regular pipeline does.</li>
+ *   <li>A decode worker whose circuit is open is passed over, except under P2P-NCCL, where the prefill already pushed
+ *       the KV cache to the decode worker named in the request id: that worker is called whatever its circuit says
+ *       and never replaced.</li>
+ *   <li>MoRI-IO ({@link MoriioFleet}): READ mode runs as above with MoRI-IO's parameters; WRITE mode sends both legs
+ *       at once, neither replaced ({@link #forwardWrite}).</li>
  *   <li>Non-streamed requests with logprobs or echo get the prompt's log-probabilities from the prefill answer
  *       ({@link LogprobsMerge}).</li>
  * </ul>
@@ -61,6 +71,7 @@ import dev.vllmrouter.worker.Worker;
 public final class PdForwarder {
     private static final System.Logger LOG = System.getLogger(PdForwarder.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Cancellation NEVER = new Cancellation();
 
     private final PolicyRuntime prefillPolicy;
     private final PolicyRuntime decodePolicy;
@@ -70,12 +81,11 @@ public final class PdForwarder {
     private final Ticker ticker;
     private final RandomSource random;
     private final MooncakeBootstrap mooncake;
+    private final MoriioFleet moriio;
     private final long requestTimeoutNanos;
     private final Duration readTimeout;
     private final boolean decisionHeader;
-    private final RetryConfig retry;
-    private final Backoff backoff;
-    private final Sleeper sleeper;
+    private final AttemptLoop attempts;
     private final RouterMetrics metrics;
 
     /** @param mooncake the bootstrap registry when the connector is Mooncake, else {@code null} (NIXL/P2P-NCCL) */
@@ -83,10 +93,19 @@ public final class PdForwarder {
                        HeaderRules headerRules, AnswerRelay relay, Ticker ticker, RandomSource random,
                        MooncakeBootstrap mooncake, Duration requestTimeout, Duration readTimeout,
                        boolean decisionHeader, RetryConfig retry, Sleeper sleeper, RouterMetrics metrics) {
+        this(prefillPolicy, decodePolicy, client, headerRules, relay, ticker, random, mooncake, null, requestTimeout,
+                readTimeout, decisionHeader, retry, sleeper, metrics);
+    }
+
+    /** @param moriio the registered MoRI-IO fleet when the connector is MoRI-IO, else {@code null} */
+    public PdForwarder(PolicyRuntime prefillPolicy, PolicyRuntime decodePolicy, UpstreamClient client,
+                       HeaderRules headerRules, AnswerRelay relay, Ticker ticker, RandomSource random,
+                       MooncakeBootstrap mooncake, MoriioFleet moriio, Duration requestTimeout,
+                       Duration readTimeout, boolean decisionHeader, RetryConfig retry, Sleeper sleeper,
+                       RouterMetrics metrics) {
+        this.moriio = moriio;
         this.metrics = metrics;
-        this.retry = retry;
-        this.backoff = new Backoff(retry, random);
-        this.sleeper = sleeper;
+        this.attempts = new AttemptLoop(retry, random, sleeper, ticker, Clock.systemUTC(), metrics);
         this.prefillPolicy = prefillPolicy;
         this.decodePolicy = decodePolicy;
         this.client = client;
@@ -114,6 +133,7 @@ public final class PdForwarder {
                     + "` does not exist.", "model"), null);
         }
         RoutingKey key = new RequestRoutingKey(req);
+        // the decode worker comes first: the request id names it
         Attempt decodeAttempt = Attempt.first();
         Decision decode = decodePolicy.pick(key, decodeAttempt);
         while (decode != null && !decode.worker().breaker().allowsTraffic()) {
@@ -125,81 +145,480 @@ public final class PdForwarder {
             throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available decode workers");
         }
         String target = req.rawQuery().isEmpty() ? req.rawPath() : req.rawPath() + "?" + req.rawQuery();
+        MoriioFleet.View fleet = moriio == null ? null : moriio.view();
+        if (fleet != null && fleet.mode() == null) {
+            metrics.pdError("no_transfer_mode");
+            throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE,
+                    "MoRI-IO: no engine has registered a transfer mode yet");
+        }
+        if (fleet != null && fleet.mode() == MoriioFleet.Mode.WRITE) {
+            forwardWrite(req, sink, key, body, decode, decodeAttempt, target, deadline, fleet);
+            return;
+        }
 
         // ---- prefill, moved to another prefill worker when one fails; aborted if the client leaves meanwhile
         Cancellation clientLeft = new Cancellation();
+        PrefillLeg prefillLeg = new PrefillLeg(req, key, body, decode.worker(), target, deadline, clientLeft, fleet);
+        AttemptLoop.Outcome<Prefilled> outcome;
         AutoCloseable watch = sink.onHangUp(clientLeft::cancel);
-        Attempt attempt = Attempt.first();
-        String lastFailure = null;
         try {
-            while (true) {
-                Decision prefill = prefillPolicy.pick(key, attempt);
-                if (prefill == null || attempt.number() > retry.maxAttempts()) {
-                    if (lastFailure == null) {
-                        metrics.pdError("no_prefill_worker");
-                        throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available prefill workers");
-                    }
-                    throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + lastFailure);
-                }
-                Worker pw = prefill.worker();
-                Lease lease = pw.tryAcquire();
-                if (lease == null) { // its circuit is open
-                    attempt = attempt.skip(pw);
-                    continue;
-                }
-                String requestId = PdRequestId.of(pw, decode.worker(), random);
-                String transferId = mooncake == null ? null : PdRequestId.transferId(random);
-                ObjectNode prefillBody = PdRequests.prefill(body, req.rawPath(), mooncake == null
-                        ? PdRequests.nixlPrefillParams() : PdRequests.mooncakePrefillParams(transferId));
-                metrics.decision(prefillPolicy.policy().name(), pw.id(), prefill.reason());
-                UpstreamSpan trace = sink.attempt(pw, attempt.number(), "prefill");
-                PrefillResult result = prefill(req, pw, lease, target, requestId, prefillBody, deadline,
-                        clientLeft, trace);
-                if (result.failure != null) {
-                    trace.error(result.failure);
-                }
-                trace.end(result.status);
-                if (!clientLeft.cancelled()) {
-                    metrics.pdPrefill(pw.id(), result.answer != null || result.clientError != null);
+            outcome = attempts.run(prefillLeg, Attempt.first(), deadline, sink, req.route(), clientLeft);
+        } finally {
+            close(watch);
+        }
+        switch (outcome) {
+            case AttemptLoop.Answer<Prefilled> a -> {
+                try (a) {
+                    a.lease().status(a.status());
+                } finally {
+                    a.trace().end(a.status());
                 }
                 if (clientLeft.cancelled()) {
                     LOG.log(Level.DEBUG, "request {0}: the client left during the prefill on {1}; aborted",
-                            req.requestId(), pw.id());
+                            req.requestId(), a.worker().id());
                     return;
                 }
-                if (result.answer != null) {
-                    close(watch);
-                    JsonNode kv = mooncake == null ? result.answer.get("kv_transfer_params")
-                            : PdRequests.mooncakeDecodeParams(transferId, MooncakeBootstrap.bootstrapAddress(pw),
-                                    mooncake.engineId(pw));
-                    if (kv == null || kv.isNull()) {
-                        LOG.log(Level.WARNING, "request {0}: prefill {1} returned no kv_transfer_params; the "
-                                + "decode worker will recompute the prompt", req.requestId(), pw.id());
+                if (a.answer() == null || a.answer().json() == null) {
+                    if (a.answer() != null && a.status() / 100 == 4) { // the client's own error, as it came
+                        sink.status(a.status());
+                        sink.header("Content-Type", "application/json");
+                        sink.send(a.answer().bytes());
+                        return;
                     }
-                    decode(req, sink, key, body, decode, decodeAttempt, prefill, requestId, kv, result.answer, target,
-                            deadline);
-                    return;
+                    LOG.log(Level.WARNING, "request {0}: prefill on {1} answered {2}", req.requestId(),
+                            a.worker().id(), a.status());
+                    throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: status " + a.status()
+                            + " from " + a.worker().id() + (a.exhausted() == null ? ""
+                            : " (after " + a.attempt().number() + " attempts: " + a.exhausted().reason().label()
+                            + ")"));
                 }
-                if (result.clientError != null) {
-                    sink.status(result.status);
-                    sink.header("Content-Type", "application/json");
-                    sink.send(result.clientError);
-                    return;
-                }
-                lastFailure = result.failure;
-                LOG.log(Level.WARNING, "request {0}: prefill on {1} failed: {2}", req.requestId(), pw.id(),
-                        result.failure);
-                if (attempt.number() >= retry.maxAttempts() || !prefillPolicy.untriedLeft(model, attempt.next(pw))) {
-                    metrics.retriesExhausted(req.route()); // no backoff for a retry that will not happen
-                    throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + lastFailure);
-                }
-                Duration wait = backoff.delay(attempt.number() - 1);
-                metrics.retry(req.route(), attempt.number(), wait.toNanos());
-                sleeper.pause(wait, deadline, ticker);
-                attempt = attempt.next(pw);
+                decode(req, sink, key, body, decode, decodeAttempt, a.decision(), a.answer(), target, deadline, fleet);
             }
+            case AttemptLoop.Failed<Prefilled> f -> {
+                LOG.log(Level.WARNING, "request {0}: prefill on {1} failed: {2}", req.requestId(), f.worker().id(),
+                        f.cause().getMessage());
+                throw f.timeout()
+                        ? new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Prefill worker " + f.worker().id()
+                                + " did not answer in time", f.cause())
+                        : new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + f.cause().getMessage()
+                                + f.note(), f.cause());
+            }
+            case AttemptLoop.NoWorker<Prefilled> n -> {
+                if (n.lastFailure() == null) {
+                    metrics.pdError("no_prefill_worker");
+                    throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, n.circuitsOpen()
+                            ? "No available prefill workers: every circuit is open after repeated failures"
+                            : "No available prefill workers");
+                }
+                throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + n.lastFailure()
+                        + " (no other prefill worker left to try)", n.lastException());
+            }
+            case AttemptLoop.Abandoned<Prefilled> ignored -> LOG.log(Level.DEBUG,
+                    "request {0}: the client left during the prefill; aborted", req.requestId());
+        }
+    }
+
+    /**
+     * A prefill's answer as the decode needs it.
+     *
+     * @param json       the parsed 2xx answer, or {@code null} for any other status
+     * @param bytes      the answer as it came
+     * @param requestId  the {@code X-Request-Id} both legs carry
+     * @param transferId Mooncake's transfer id, or {@code null}
+     */
+    private record Prefilled(JsonNode json, byte[] bytes, String requestId, String transferId) {
+    }
+
+    /** The prefill leg: the client's request cut to one token, with this attempt's request id. */
+    private final class PrefillLeg extends AttemptLoop.PolicyLeg<Prefilled> {
+        private final ProxyRequest req;
+        private final ObjectNode body;
+        private final Worker decode;
+        private final String target;
+        private final long deadline;
+        private final Cancellation clientLeft;
+        private final MoriioFleet.View fleet;
+        private String requestId;
+        private String transferId;
+
+        /** @param fleet the MoRI-IO fleet (READ mode), or {@code null} */
+        PrefillLeg(ProxyRequest req, RoutingKey key, ObjectNode body, Worker decode, String target, long deadline,
+                   Cancellation clientLeft, MoriioFleet.View fleet) {
+            super(prefillPolicy, key, req.facts().model());
+            this.req = req;
+            this.body = body;
+            this.decode = decode;
+            this.target = target;
+            this.deadline = deadline;
+            this.clientLeft = clientLeft;
+            this.fleet = fleet;
+        }
+
+        @Override
+        public String phase() {
+            return "prefill";
+        }
+
+        @Override
+        public UpstreamResponse send(Worker pw, UpstreamSpan trace) {
+            requestId = PdRequestId.of(pw, decode, random);
+            ObjectNode params;
+            if (fleet != null) {
+                transferId = PdRequestId.moriioTransferId(random);
+                MoriioFleet.Engine d = fleet.engine(decode.hostPort());
+                params = PdRequests.moriioPrefillParams(transferId, d.tpSize(), d.dpSize(),
+                        Math.max(0, decode.dpRank()));
+            } else if (mooncake != null) {
+                transferId = PdRequestId.transferId(random);
+                params = PdRequests.mooncakePrefillParams(transferId);
+            } else {
+                transferId = null;
+                params = PdRequests.nixlPrefillParams();
+            }
+            byte[] bytes = bytes(PdRequests.prefill(body, req.rawPath(), params));
+            String id = requestId;
+            return client.send(pw.id(), "POST", pw.baseUrl(), target,
+                    h -> headerRules.toWorker(req.headers(), RequestId.of(id), pw.dpRank(), "application/json",
+                            trace, h), bytes, timeout(deadline), clientLeft);
+        }
+
+        @Override
+        public Prefilled read(Worker pw, UpstreamResponse up) throws IOException {
+            byte[] answer = up.body().readAllBytes();
+            JsonNode json = null;
+            if (up.status() / 100 == 2) {
+                try {
+                    json = JSON.readTree(answer);
+                } catch (IOException e) {
+                    throw new IOException("prefill answer is not JSON", e);
+                }
+            }
+            return new Prefilled(json, answer, requestId, transferId);
+        }
+
+        @Override
+        public void outcome(Worker pw, int status) {
+            metrics.pdPrefill(pw.id(), status / 100 == 2
+                    || (status / 100 == 4 && !RetryDecision.isRetryableStatus(status)));
+        }
+    }
+
+    /**
+     * The decode leg: the client's own request plus the prefill's {@code kv_transfer_params}. Its first worker is
+     * the one the request id names; under P2P-NCCL it is the only one (the prefill pushed the KV cache there), called
+     * whatever its circuit says.
+     */
+    private final class DecodeLeg extends AttemptLoop.PolicyLeg<Void> {
+        private final ProxyRequest req;
+        private final byte[] bytes;
+        private final int prefillRank;
+        private final String requestId;
+        private final String target;
+        private final long deadline;
+        private final boolean pinned;
+        private final Cancellation stop;
+        private Decision first;
+
+        /**
+         * @param pinned the first worker is the only one (P2P-NCCL, MoRI-IO WRITE)
+         * @param stop   aborts the call until its head is in
+         */
+        DecodeLeg(ProxyRequest req, RoutingKey key, Decision first, byte[] bytes, int prefillRank, String requestId,
+                  String target, long deadline, boolean pinned, Cancellation stop) {
+            super(decodePolicy, key, req.facts().model());
+            this.req = req;
+            this.first = first;
+            this.bytes = bytes;
+            this.prefillRank = prefillRank;
+            this.requestId = requestId;
+            this.target = target;
+            this.deadline = deadline;
+            this.pinned = pinned;
+            this.stop = stop;
+        }
+
+        @Override
+        public String phase() {
+            return "decode";
+        }
+
+        @Override
+        public Decision pick(Attempt attempt) {
+            Decision d = first;
+            if (d != null) {
+                first = null;
+                return d;
+            }
+            return pinned ? null : super.pick(attempt);
+        }
+
+        @Override
+        public boolean untriedLeft(Attempt next) {
+            return !pinned && super.untriedLeft(next);
+        }
+
+        @Override
+        public Lease lease(Worker dw) {
+            return pinned ? dw.acquire() : dw.tryAcquire();
+        }
+
+        @Override
+        public UpstreamResponse send(Worker dw, UpstreamSpan trace) {
+            int rank = dw.dpRank() >= 0 ? dw.dpRank() : prefillRank;
+            return client.send(dw.id(), "POST", dw.baseUrl(), target,
+                    h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), rank, "application/json",
+                            trace, h), bytes, timeout(deadline), stop);
+        }
+
+        @Override
+        public void outcome(Worker dw, int status) {
+            metrics.pdDecode(dw.id(), status != 0 && status < 500);
+        }
+    }
+
+    private void decode(ProxyRequest req, ClientSink sink, RoutingKey key, ObjectNode body, Decision decode,
+                        Attempt decodeAttempt, Decision prefill, Prefilled prefilled, String target, long deadline,
+                        MoriioFleet.View fleet) {
+        Worker pw = prefill.worker();
+        JsonNode kv;
+        if (fleet != null) {
+            kv = PdRequests.moriioReadDecodeParams(prefilled.json().get("kv_transfer_params"),
+                    fleet.engine(pw.hostPort()).dpSize());
+        } else if (mooncake != null) {
+            kv = PdRequests.mooncakeDecodeParams(prefilled.transferId(), MooncakeBootstrap.bootstrapAddress(pw),
+                    mooncake.engineId(pw));
+        } else {
+            kv = prefilled.json().get("kv_transfer_params");
+        }
+        if (kv == null || kv.isNull()) {
+            LOG.log(Level.WARNING, "request {0}: prefill {1} returned no kv_transfer_params; the "
+                    + "decode worker will recompute the prompt", req.requestId(), pw.id());
+        }
+        boolean merge = LogprobsMerge.wanted(body);
+        // P2P-NCCL: the prefill pushed the KV cache to the decode worker the request id names
+        boolean pinned = fleet == null && decode.worker().zmqAddress() != null;
+        DecodeLeg leg = new DecodeLeg(req, key, decode, bytes(PdRequests.decode(body, kv)), pw.dpRank(),
+                prefilled.requestId(), target, deadline, pinned, NEVER);
+        switch (attempts.run(leg, decodeAttempt, deadline, sink, req.route(), NEVER)) {
+            case AttemptLoop.Answer<Void> a -> relayDecode(req, sink, a, prefill, merge ? prefilled.json() : null,
+                    CachedTokens.appliesTo(req.rawPath()), CachedTokens.prefillCached(prefilled.json()), deadline);
+            case AttemptLoop.Failed<Void> f -> throw f.timeout()
+                    ? new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + f.worker().id()
+                            + " did not answer in time", f.cause())
+                    : new RouterException(ErrorKind.BAD_GATEWAY, "Decode failed: " + f.cause().getMessage()
+                            + f.note(), f.cause());
+            case AttemptLoop.NoWorker<Void> n -> throw n.lastFailure() == null
+                    ? new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available decode workers")
+                    : new RouterException(ErrorKind.BAD_GATEWAY, "Decode failed: " + n.lastFailure()
+                            + " (no other decode worker left to try)", n.lastException());
+            case AttemptLoop.Abandoned<Void> ignored -> { }
+        }
+    }
+
+    /**
+     * MoRI-IO WRITE: the prefill writes the KV cache into blocks the decode worker allocates and announces, so both
+     * legs run at once — the prefill on its own virtual thread, the decode here — and neither is replaced (the request
+     * id and transfer id bind them together). A prefill that fails aborts the decode: before the decode's head the
+     * client gets a 502 OpenAI error; a stream already running ends with an error event. A prefill whose worker
+     * refuses the request (4xx) leaves the decode alone: it refuses the same request.
+     */
+    private void forwardWrite(ProxyRequest req, ClientSink sink, RoutingKey key, ObjectNode body, Decision decode,
+                              Attempt decodeAttempt, String target, long deadline, MoriioFleet.View fleet) {
+        Attempt prefillAttempt = Attempt.first();
+        Decision prefill = prefillPolicy.pick(key, prefillAttempt);
+        while (prefill != null && !prefill.worker().breaker().allowsTraffic()) {
+            prefillAttempt = prefillAttempt.skip(prefill.worker());
+            prefill = prefillPolicy.pick(key, prefillAttempt);
+        }
+        if (prefill == null) {
+            metrics.pdError("no_prefill_worker");
+            throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available prefill workers");
+        }
+        Worker pw = prefill.worker();
+        Worker dw = decode.worker();
+        String requestId = PdRequestId.of(pw, dw, random);
+        String transferId = PdRequestId.moriioTransferId(random);
+        MoriioFleet.Engine pe = fleet.engine(pw.hostPort());
+        MoriioFleet.Engine de = fleet.engine(dw.hostPort());
+        byte[] prefillBytes = bytes(PdRequests.prefill(body, req.rawPath(),
+                PdRequests.moriioPrefillParams(transferId, de.tpSize(), de.dpSize(), Math.max(0, dw.dpRank()))));
+        byte[] decodeBytes = bytes(PdRequests.decode(body,
+                PdRequests.moriioWriteDecodeParams(transferId, pe.tpSize(), pe.dpSize(), Math.max(0, pw.dpRank()))));
+
+        // the decode's response once its head is in, or ABORTED once a failed prefill claimed it first
+        AtomicReference<Object> decodeHead = new AtomicReference<>();
+        AtomicReference<String> prefillFailure = new AtomicReference<>();
+        Cancellation decodeStop = new Cancellation();
+        UpstreamSpan prefillSpan = sink.attempt(pw, 1, "prefill"); // here: the client sink is not thread-safe
+        Decision p = prefill;
+        Thread.ofVirtual().name("pd-prefill-" + req.requestId().value()).start(() -> {
+            String failure = writePrefill(req, p, requestId, prefillBytes, target, deadline, prefillSpan);
+            if (failure == null) {
+                return;
+            }
+            LOG.log(Level.WARNING, "request {0}: prefill on {1} failed: {2}", req.requestId(), pw.id(), failure);
+            prefillFailure.set(failure);
+            if (!decodeHead.compareAndSet(null, ABORTED)) {
+                ((UpstreamResponse) decodeHead.get()).close(); // no-op once the answer went back to the pool
+            } else {
+                decodeStop.cancel();
+            }
+        });
+        DecodeLeg leg = new DecodeLeg(req, key, decode, decodeBytes, pw.dpRank(), requestId, target, deadline, true,
+                decodeStop);
+        switch (attempts.run(leg, decodeAttempt, deadline, sink, req.route(), decodeStop)) {
+            case AttemptLoop.Answer<Void> a -> {
+                if (!decodeHead.compareAndSet(null, a.response())) {
+                    a.close();
+                    a.trace().end(a.status());
+                    throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + prefillFailure.get());
+                }
+                relayDecode(req, sink, a, prefill, null, false, null, deadline);
+            }
+            case AttemptLoop.Abandoned<Void> ignored -> throw new RouterException(ErrorKind.BAD_GATEWAY,
+                    "Prefill failed: " + prefillFailure.get());
+            case AttemptLoop.Failed<Void> f -> throw f.timeout()
+                    ? new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + f.worker().id()
+                            + " did not answer in time", f.cause())
+                    : new RouterException(ErrorKind.BAD_GATEWAY, "Decode failed: " + f.cause().getMessage(),
+                            f.cause());
+            case AttemptLoop.NoWorker<Void> n -> throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE,
+                    "No available decode workers");
+        }
+    }
+
+    private static final Object ABORTED = new Object();
+
+    /** The WRITE prefill, one attempt on its worker; returns why it failed, or {@code null}. */
+    private String writePrefill(ProxyRequest req, Decision prefill, String requestId, byte[] bytes, String target,
+                                long deadline, UpstreamSpan span) {
+        Worker pw = prefill.worker();
+        AttemptLoop.Leg<Integer> leg = new AttemptLoop.Leg<>() {
+            private boolean picked;
+
+            @Override
+            public String phase() {
+                return "prefill";
+            }
+
+            @Override
+            public String policyName() {
+                return prefillPolicy.policy().name();
+            }
+
+            @Override
+            public Decision pick(Attempt attempt) {
+                if (picked) {
+                    return null;
+                }
+                picked = true;
+                return prefill;
+            }
+
+            @Override
+            public boolean untriedLeft(Attempt next) {
+                return false;
+            }
+
+            @Override
+            public UpstreamResponse send(Worker worker, UpstreamSpan trace) {
+                return client.send(pw.id(), "POST", pw.baseUrl(), target,
+                        h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), pw.dpRank(),
+                                "application/json", trace, h), bytes, timeout(deadline));
+            }
+
+            @Override
+            public Integer read(Worker worker, UpstreamResponse up) throws IOException {
+                up.body().readAllBytes();
+                return up.status();
+            }
+
+            @Override
+            public void outcome(Worker worker, int status) {
+                metrics.pdPrefill(worker.id(), status / 100 == 2
+                        || (status / 100 == 4 && !RetryDecision.isRetryableStatus(status)));
+            }
+        };
+        try {
+            return switch (attempts.run(leg, Attempt.first(), deadline, new SpanSink(span), req.route(), NEVER)) {
+                case AttemptLoop.Answer<Integer> a -> {
+                    try (a) {
+                        a.lease().status(a.status());
+                    } finally {
+                        a.trace().end(a.status());
+                    }
+                    boolean clientError = a.status() / 100 == 4 && !RetryDecision.isRetryableStatus(a.status());
+                    yield a.status() / 100 == 2 || clientError ? null : "status " + a.status() + " from " + pw.id();
+                }
+                case AttemptLoop.Failed<Integer> f -> f.cause().getMessage();
+                case AttemptLoop.NoWorker<Integer> n -> "no prefill worker";
+                case AttemptLoop.Abandoned<Integer> n -> "abandoned";
+            };
+        } catch (RuntimeException e) {
+            return e.toString();
+        }
+    }
+
+    /** The client side of a background prefill: only its (already created) trace span. */
+    private record SpanSink(UpstreamSpan span) implements ClientSink {
+        @Override
+        public UpstreamSpan attempt(Worker worker, int attempt, String phase) {
+            return span;
+        }
+
+        @Override
+        public void status(int status) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void header(String name, String value) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void send(byte[] body) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public java.io.OutputStream stream() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public boolean committed() {
+            return false;
+        }
+    }
+
+    /**
+     * Relays a decode answer to the client: with the prompt's logprobs merged in when {@code mergeFrom} is set, and,
+     * when {@code reconcileCached}, the prefill's prefix-cache hit as the answer's {@code cached_tokens}
+     * ({@link CachedTokens}: a plain body, or only the usage events of a stream).
+     */
+    private void relayDecode(ProxyRequest req, ClientSink sink, AttemptLoop.Answer<Void> a, Decision prefill,
+                             JsonNode mergeFrom, boolean reconcileCached, Long cached, long deadline) {
+        try {
+            if (decisionHeader) {
+                sink.header(Forwarder.DECISION_HEADER, "policy=pd; prefill=" + prefill.worker().id() + " ("
+                        + prefill.reason() + "); decode=" + a.worker().id() + " (" + a.decision().reason() + ")");
+            }
+        } catch (RuntimeException e) { // relay() owns the answer only once it runs
+            a.close();
+            a.trace().end(a.status());
+            throw e;
+        }
+        try {
+            UnaryOperator<byte[]> body = mergeFrom != null ? answer -> merged(answer, mergeFrom) : null;
+            if (reconcileCached) {
+                UnaryOperator<byte[]> merge = body;
+                body = answer -> CachedTokens.rewriteBody(merge == null ? answer : merge.apply(answer), cached);
+            }
+            relay.relay(req, sink, a.worker(), a.lease(), a.response(), a.sentAt(), deadline, body,
+                    reconcileCached ? event -> CachedTokens.rewriteEvent(event, cached) : null);
         } finally {
-            close(watch);
+            a.trace().end(a.status());
         }
     }
 
@@ -209,128 +628,6 @@ public final class PdForwarder {
         } catch (Exception ignored) {
             // a watch handle only cancels a timer
         }
-    }
-
-    /** The prefill's parsed answer, or the client's own error to pass back, or why the worker failed. */
-    private record PrefillResult(JsonNode answer, int status, byte[] clientError, String failure) {
-    }
-
-    private PrefillResult prefill(ProxyRequest req, Worker pw, Lease lease, String target, String requestId,
-                                  ObjectNode prefillBody, long deadline, Cancellation clientLeft,
-                                  UpstreamSpan trace) {
-        byte[] bytes = bytes(prefillBody);
-        try (lease;
-             UpstreamResponse up = client.send(pw.id(), "POST", pw.baseUrl(), target,
-                     h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), pw.dpRank(),
-                             "application/json", trace, h), bytes, timeout(deadline), clientLeft)) {
-            byte[] answer = up.body().readAllBytes();
-            int status = up.status();
-            lease.status(status);
-            if (status / 100 == 2) {
-                try {
-                    return new PrefillResult(JSON.readTree(answer), status, null, null);
-                } catch (IOException e) {
-                    return new PrefillResult(null, status, null, "answer is not JSON");
-                }
-            }
-            if (status / 100 == 4 && status != 408 && status != 429) {
-                return new PrefillResult(null, status, answer, null);
-            }
-            return new PrefillResult(null, status, null, "status " + status);
-        } catch (UpstreamException e) {
-            if (clientLeft.cancelled()) {
-                return new PrefillResult(null, 0, null, "the client left");
-            }
-            lease.failed();
-            if (e.kind() == UpstreamException.Kind.TIMEOUT) {
-                throw new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Prefill worker " + pw.id()
-                        + " did not answer in time", e);
-            }
-            return new PrefillResult(null, 0, null, e.getMessage());
-        } catch (IOException e) {
-            if (!clientLeft.cancelled()) {
-                lease.failed();
-            }
-            return new PrefillResult(null, 0, null, "broken answer: " + e.getMessage());
-        }
-    }
-
-    private void decode(ProxyRequest req, ClientSink sink, RoutingKey key, ObjectNode body, Decision decode,
-                        Attempt decodeAttempt, Decision prefill, String requestId, JsonNode kv,
-                        JsonNode prefillAnswer, String target, long deadline) {
-        byte[] bytes = bytes(PdRequests.decode(body, kv));
-        boolean merge = LogprobsMerge.wanted(body);
-        Attempt attempt = decodeAttempt;
-        UpstreamException lastFailure = null;
-        while (decode != null && attempt.number() <= retry.maxAttempts()) {
-            Worker dw = decode.worker();
-            int rank = dw.dpRank() >= 0 ? dw.dpRank() : prefill.worker().dpRank();
-            // under P2P-NCCL the KV cache went to this decode worker: it is called even if its circuit opened
-            Lease lease = dw.zmqAddress() != null ? dw.acquire() : dw.tryAcquire();
-            if (lease == null) {
-                attempt = attempt.skip(dw);
-                decode = decodePolicy.pick(key, attempt);
-                continue;
-            }
-            metrics.decision(decodePolicy.policy().name(), dw.id(), decode.reason());
-            UpstreamSpan trace = sink.attempt(dw, attempt.number(), "decode");
-            long sentAt = ticker.nanos();
-            UpstreamResponse up;
-            try {
-                up = client.send(dw.id(), "POST", dw.baseUrl(), target,
-                        h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), rank, "application/json",
-                                trace, h), bytes, timeout(deadline));
-            } catch (UpstreamException e) {
-                lease.failed();
-                lease.close();
-                metrics.pdDecode(dw.id(), false);
-                trace.error(e.getMessage());
-                trace.end(0);
-                if (e.kind() == UpstreamException.Kind.TIMEOUT) {
-                    throw new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + dw.id()
-                            + " did not answer in time", e);
-                }
-                lastFailure = e;
-                if (dw.zmqAddress() != null) {
-                    break; // P2P-NCCL: the KV cache went to this decode worker; no other can take over
-                }
-                if (attempt.number() >= retry.maxAttempts()
-                        || !decodePolicy.untriedLeft(req.facts().model(), attempt.next(dw))) {
-                    metrics.retriesExhausted(req.route());
-                    break;
-                }
-                Duration wait = backoff.delay(attempt.number() - 1);
-                metrics.retry(req.route(), attempt.number(), wait.toNanos());
-                sleeper.pause(wait, deadline, ticker);
-                attempt = attempt.next(dw);
-                decode = decodePolicy.pick(key, attempt);
-                continue;
-            }
-            try {
-                if (decisionHeader) {
-                    sink.header(Forwarder.DECISION_HEADER, "policy=pd; prefill="
-                            + prefill.worker().id() + " (" + prefill.reason() + "); decode=" + dw.id() + " ("
-                            + decode.reason() + ")");
-                }
-            } catch (RuntimeException e) { // relay() owns `up` and the lease only once it runs
-                up.close();
-                lease.close();
-                trace.end(up.status());
-                throw e;
-            }
-            metrics.pdDecode(dw.id(), up.status() < 500);
-            try {
-                relay.relay(req, sink, dw, lease, up, sentAt, deadline,
-                        merge ? answer -> merged(answer, prefillAnswer) : null);
-            } finally {
-                trace.end(up.status());
-            }
-            return;
-        }
-        if (lastFailure == null) {
-            throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available decode workers");
-        }
-        throw new RouterException(ErrorKind.BAD_GATEWAY, "Decode failed: " + lastFailure.getMessage(), lastFailure);
     }
 
     private static byte[] merged(byte[] decodeAnswer, JsonNode prefillAnswer) {

@@ -7,8 +7,9 @@ import dev.vllmrouter.worker.Worker;
  * The id both legs of one disaggregated request carry as {@code X-Request-Id}:
  * {@code ___prefill_addr_<P>___decode_addr_<D>_<32 hex>}, where P and D are the workers' P2P-NCCL (ZeroMQ)
  * addresses when they registered one, else their {@code host:port}. vLLM's P2pNcclConnector parses the peer
- * address out of it (regexes {@code ___decode_addr_(.*):(\d+)} and {@code ___prefill_addr_(.*):(\d+)___}); NIXL and
- * Mooncake only need both legs to carry the same id.
+ * address out of it (regexes {@code ___decode_addr_(.*):(\d+)} and {@code ___prefill_addr_(.*):(\d+)___}), and so does
+ * the MoRIIOConnector, whose registered address is {@code host:IP,handshake:PORT,notify:PORT}; NIXL and Mooncake only
+ * need both legs to carry the same id.
  */
 public final class PdRequestId {
     private static final char[] HEX = "0123456789abcdef".toCharArray();
@@ -23,6 +24,11 @@ public final class PdRequestId {
     /** A transfer id for Mooncake: {@code xfer-<32 hex>}. */
     public static String transferId(RandomSource random) {
         return "xfer-" + hex32(random);
+    }
+
+    /** A transfer id for MoRI-IO: {@code tx-<32 hex>}. */
+    public static String moriioTransferId(RandomSource random) {
+        return "tx-" + hex32(random);
     }
 
     static String address(Worker w) {

@@ -14,8 +14,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  *       {@code kv_transfer_params} (NIXL: "please keep the KV for a remote decode");</li>
  *   <li><b>decode</b>: the client's original body, untouched but for the {@code kv_transfer_params} that tell the
  *       decode worker where the KV cache is (NIXL: what the prefill answered; Mooncake: the transfer id and the
- *       prefill's bootstrap address and engine id).</li>
+ *       prefill's bootstrap address and engine id; MoRI-IO: see below).</li>
  * </ul>
+ * MoRI-IO (vLLM's {@code MoRIIOConnector}): both legs carry one {@code transfer_id} ({@code tx-<32 hex>}); the peer's
+ * host and ports are left {@code null}, because the connector reads them from the request id
+ * ({@code ___prefill_addr_<P zmq_address>___decode_addr_<D zmq_address>_<hex>}); the parallel sizes come from the
+ * peers' registrations. WRITE mode (prefill and decode sent together, the prefill writes into the decode's blocks):
+ * {@link #moriioPrefillParams} and {@link #moriioWriteDecodeParams}. READ mode (prefill first, the decode reads):
+ * {@link #moriioPrefillParams}, then {@link #moriioReadDecodeParams} from the prefill's answer.
  */
 public final class PdRequests {
     private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
@@ -56,6 +62,55 @@ public final class PdRequests {
         } else {
             kv.put("remote_engine_id", engineId);
         }
+        return kv;
+    }
+
+    /**
+     * MoRI-IO's prefill parameters (both modes): keep the KV of {@code transferId} for the decode worker, whose sizes
+     * and DP rank are given ({@code remote_*} of the decode side).
+     */
+    public static ObjectNode moriioPrefillParams(String transferId, int decodeTpSize, int decodeDpSize,
+                                                 int decodeDpRank) {
+        ObjectNode kv = nixlPrefillParams();
+        kv.put("transfer_id", transferId);
+        kv.put("remote_dp_size", decodeDpSize);
+        kv.put("remote_tp_size", decodeTpSize);
+        kv.put("remote_dp_rank", decodeDpRank);
+        return kv;
+    }
+
+    /**
+     * MoRI-IO WRITE's decode parameters, sent while the prefill runs: the prefill writes the KV of {@code transferId}
+     * into this worker's blocks; the sizes and DP rank are the prefill's.
+     */
+    public static ObjectNode moriioWriteDecodeParams(String transferId, int prefillTpSize, int prefillDpSize,
+                                                     int prefillDpRank) {
+        ObjectNode kv = JSON.objectNode();
+        kv.put("do_remote_decode", false);
+        kv.put("do_remote_prefill", true);
+        kv.putNull("remote_engine_id");
+        kv.putNull("remote_block_ids");
+        kv.putNull("remote_host");
+        kv.putNull("remote_port");
+        kv.put("transfer_id", transferId);
+        kv.put("remote_dp_size", prefillDpSize);
+        kv.put("remote_tp_size", prefillTpSize);
+        kv.put("tp_size", prefillTpSize);
+        kv.put("remote_dp_rank", prefillDpRank);
+        return kv;
+    }
+
+    /**
+     * MoRI-IO READ's decode parameters: what the prefill answered ({@code remote_block_ids}, {@code remote_engine_id},
+     * its host and ports, {@code transfer_id}), with the prefill's registered {@code remote_dp_size}; {@code null}
+     * when the prefill answered none (the decode then recomputes the prompt).
+     */
+    public static ObjectNode moriioReadDecodeParams(JsonNode prefillParams, int prefillDpSize) {
+        if (!(prefillParams instanceof ObjectNode p)) {
+            return null;
+        }
+        ObjectNode kv = p.deepCopy();
+        kv.put("remote_dp_size", prefillDpSize);
         return kv;
     }
 

@@ -53,12 +53,23 @@ public final class AnswerRelay {
      */
     public void relay(ProxyRequest req, ClientSink sink, Worker worker, Lease lease, UpstreamResponse up,
                       long sentAt, long deadline, UnaryOperator<byte[]> bodyRewrite) {
+        relay(req, sink, worker, lease, up, sentAt, deadline, bodyRewrite, null);
+    }
+
+    /**
+     * As {@link #relay(ProxyRequest, ClientSink, Worker, Lease, UpstreamResponse, long, long, UnaryOperator)}, with
+     * each complete event of a 2xx stream passed through {@code eventRewrite} ({@link SseRelay#SseRelay(UnaryOperator)};
+     * {@code null}: none).
+     */
+    public void relay(ProxyRequest req, ClientSink sink, Worker worker, Lease lease, UpstreamResponse up,
+                      long sentAt, long deadline, UnaryOperator<byte[]> bodyRewrite,
+                      UnaryOperator<byte[]> eventRewrite) {
         try (lease; up) {
             int status = up.status();
             if (isEventStream(up)) {
                 // a stream may run for many minutes: only a watchdog bounds its total time
                 up.deadline(ticker, deadline);
-                relayStream(req, sink, worker, lease, up, status, sentAt);
+                relayStream(req, sink, worker, lease, up, status, sentAt, status / 100 == 2 ? eventRewrite : null);
             } else {
                 // a plain body follows its head at once (vLLM answers when done); each read is bounded by the
                 // read timeout, itself no longer than what was left of the total when the request was sent
@@ -124,7 +135,7 @@ public final class AnswerRelay {
     }
 
     private void relayStream(ProxyRequest req, ClientSink sink, Worker worker, Lease lease, UpstreamResponse up,
-                             int status, long sentAt) {
+                             int status, long sentAt, UnaryOperator<byte[]> eventRewrite) {
         sink.status(status);
         HeaderRules.toClient(up.headers(), sink);
         OutputStream out;
@@ -133,7 +144,7 @@ public final class AnswerRelay {
         } catch (UncheckedIOException e) {
             return; // client already gone; closing `up` aborts the generation
         }
-        SseRelay relay = new SseRelay();
+        SseRelay relay = new SseRelay(eventRewrite);
         long[] last = {sentAt, 0}; // time of the last delivery, deliveries so far
         String id = worker.id();
         SseRelay.Outcome outcome = relay.relay(up.body(), out, delivered -> {

@@ -1,13 +1,10 @@
 package dev.vllmrouter.proxy;
 
-import java.lang.System.Logger.Level;
 import java.time.Clock;
 import java.time.Duration;
 
 import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
-import dev.vllmrouter.fault.Backoff;
-import dev.vllmrouter.fault.FailedAttempt;
 import dev.vllmrouter.fault.RetryConfig;
 import dev.vllmrouter.fault.RetryDecision;
 import dev.vllmrouter.metrics.RouterMetrics;
@@ -21,14 +18,13 @@ import dev.vllmrouter.policy.PolicyRuntime;
 import dev.vllmrouter.policy.RoutingKey;
 import dev.vllmrouter.tracing.UpstreamSpan;
 import dev.vllmrouter.upstream.UpstreamClient;
-import dev.vllmrouter.upstream.UpstreamException;
 import dev.vllmrouter.upstream.UpstreamResponse;
 import dev.vllmrouter.worker.Lease;
 import dev.vllmrouter.worker.Worker;
 
 /**
  * The regular request pipeline: pick a worker whose circuit lets the call through, hold a {@link Lease} on it, send
- * the client's bytes unchanged, relay the answer.
+ * the client's bytes unchanged, relay the answer. The attempts are {@link AttemptLoop}'s, as for both PD legs.
  * <p><b>Retries</b> ({@code --retry-*}, decided by {@link RetryDecision}): an attempt that fails before anything went
  * to the client — no connection, a connection lost before the response head, or a head with 408/429/500/502/503/504
  * — is tried again on a worker this request has not tried, after vllm-router's backoff (or the worker's
@@ -43,7 +39,6 @@ import dev.vllmrouter.worker.Worker;
  * what is left of the total), each silence by the read timeout; backoff never sleeps past the total.
  */
 public final class Forwarder {
-    private static final System.Logger LOG = System.getLogger(Forwarder.class.getName());
     /** The response header that explains the routing decision (opt-in: {@code --decision-header}). */
     public static final String DECISION_HEADER = "x-vllm-router-decision";
 
@@ -55,11 +50,7 @@ public final class Forwarder {
     private final Duration readTimeout;
     private final boolean decisionHeader;
     private final AnswerRelay relay;
-    private final RetryConfig retry;
-    private final Backoff backoff;
-    private final Sleeper sleeper;
-    private final Clock clock;
-    private final RouterMetrics metrics;
+    private final AttemptLoop attempts;
 
     /** @param decisionHeader whether answers carry {@value #DECISION_HEADER} (it names internal worker URLs) */
     public Forwarder(PolicyRuntime policy, UpstreamClient client, HeaderRules headerRules,
@@ -73,11 +64,7 @@ public final class Forwarder {
         this.readTimeout = readTimeout;
         this.decisionHeader = decisionHeader;
         this.relay = new AnswerRelay(ticker, metrics, false);
-        this.metrics = metrics;
-        this.retry = retry;
-        this.backoff = new Backoff(retry, random);
-        this.sleeper = sleeper;
-        this.clock = clock;
+        this.attempts = new AttemptLoop(retry, random, sleeper, ticker, clock, metrics);
     }
 
     /**
@@ -94,130 +81,64 @@ public final class Forwarder {
                     + "` does not exist.", "model"), null);
         }
         String target = req.rawQuery().isEmpty() ? req.rawPath() : req.rawPath() + "?" + req.rawQuery();
-        boolean statusRetryable = req.facts() != RequestFacts.NONE || isSafe(req.method().text());
-        Attempt attempt = Attempt.first();
-        UpstreamException lastFailure = null;
-        boolean circuitsOpen = false;
-        while (true) {
-            Decision decision = policy.pick(key, attempt);
-            if (decision == null) {
-                throw noWorker(lastFailure, circuitsOpen);
+        // statuses are retried on JSON routes and safe methods: elsewhere the worker may have acted already
+        boolean retryStatuses = req.facts() != RequestFacts.NONE || isSafe(req.method().text());
+        AttemptLoop.Leg<Void> leg = new AttemptLoop.PolicyLeg<>(policy, key, model) {
+            @Override
+            public String phase() {
+                return "inference";
             }
-            Worker worker = decision.worker();
-            Lease lease = worker.tryAcquire();
-            if (lease == null) {
-                circuitsOpen = true;
-                attempt = attempt.skip(worker);
-                continue;
+
+            @Override
+            public boolean retryStatuses() {
+                return retryStatuses;
             }
-            metrics.decision(policy.policy().name(), worker.id(), decision.reason());
-            UpstreamSpan trace = sink.attempt(worker, attempt.number(), "inference");
-            long sentAt = ticker.nanos();
-            UpstreamResponse up;
-            try {
-                up = client.send(worker.id(), req.method().text(), worker.baseUrl(), target,
+
+            @Override
+            public UpstreamResponse send(Worker worker, UpstreamSpan trace) {
+                return client.send(worker.id(), req.method().text(), worker.baseUrl(), target,
                         h -> headerRules.toWorker(req.headers(), req.requestId(), worker.dpRank(),
                                 req.asJson() ? "application/json" : null, trace, h),
                         req.body(), headTimeout(deadline));
-            } catch (UpstreamException e) {
-                lease.failed();
-                lease.close();
-                trace.error(e.getMessage());
-                trace.end(0);
-                RetryDecision verdict = RetryDecision.decide(new FailedAttempt(0, transport(e), 0, attempt.number(),
-                        policy.untriedLeft(model, attempt.next(worker))), retry);
-                if (e.kind() == UpstreamException.Kind.TIMEOUT) {
-                    throw new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Worker " + worker.id()
-                            + " did not answer in time", e);
-                }
-                if (!verdict.retry()) {
-                    countExhausted(req, verdict);
-                    throw new RouterException(ErrorKind.BAD_GATEWAY, "Upstream request failed: " + e.getMessage()
-                            + retriesNote(attempt, verdict), e);
-                }
-                LOG.log(Level.DEBUG, "request {0}: {1}; trying another worker", req.requestId(), e.getMessage());
-                lastFailure = e;
-                wait(req, attempt, backoff.delay(attempt.number() - 1), deadline);
-                attempt = attempt.next(worker);
-                continue;
-            } catch (RuntimeException e) {
-                lease.close();
-                trace.end(0);
-                throw e;
             }
-            int status = up.status();
-            if (statusRetryable && RetryDecision.isRetryableStatus(status)) {
-                RetryDecision verdict = RetryDecision.decide(new FailedAttempt(status, FailedAttempt.Transport.NONE,
-                        0, attempt.number(), policy.untriedLeft(model, attempt.next(worker))), retry);
-                if (verdict.retry()) {
-                    Duration retryAfter = RetryDecision.parseRetryAfter(up.headers().first("Retry-After"),
-                            clock.instant());
-                    lease.status(status);
-                    up.close();
-                    lease.close();
-                    trace.end(status);
-                    LOG.log(Level.DEBUG, "request {0}: {1} answered {2}; trying another worker", req.requestId(),
-                            worker.id(), status);
-                    wait(req, attempt, retryAfter == null ? backoff.delay(attempt.number() - 1)
-                            : backoff.delay(attempt.number() - 1, retryAfter), deadline);
-                    attempt = attempt.next(worker);
-                    continue;
-                }
-                countExhausted(req, verdict);
-            }
-            try {
-                if (decisionHeader) {
-                    sink.header(DECISION_HEADER, explain(decision, attempt));
-                }
-            } catch (RuntimeException e) { // relay() owns `up` and the lease only once it runs
-                up.close();
-                lease.close();
-                trace.end(status);
-                throw e;
-            }
-            try {
-                relay.relay(req, sink, worker, lease, up, sentAt, deadline, null);
-            } finally {
-                trace.end(status);
-            }
-            return;
+        };
+        switch (attempts.run(leg, deadline, sink, req.route())) {
+            case AttemptLoop.Answer<Void> a -> relay(req, sink, a, deadline);
+            case AttemptLoop.Failed<Void> f -> throw f.timeout()
+                    ? new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Worker " + f.worker().id()
+                            + " did not answer in time", f.cause())
+                    : new RouterException(ErrorKind.BAD_GATEWAY, "Upstream request failed: " + f.cause().getMessage()
+                            + f.note(), f.cause());
+            case AttemptLoop.NoWorker<Void> n -> throw noWorker(n);
+            case AttemptLoop.Abandoned<Void> ignored -> { }
         }
     }
 
-    private void wait(ProxyRequest req, Attempt attempt, Duration backoff, long deadline) {
-        metrics.retry(req.route(), attempt.number(), backoff.toNanos());
-        sleeper.pause(backoff, deadline, ticker);
-    }
-
-    /** A request that kept failing and has no attempt or worker left (not one whose failure is not retryable). */
-    private void countExhausted(ProxyRequest req, RetryDecision verdict) {
-        if (verdict.reason() == RetryDecision.Reason.ATTEMPTS_EXHAUSTED
-                || verdict.reason() == RetryDecision.Reason.NO_UNTRIED_WORKER) {
-            metrics.retriesExhausted(req.route());
+    private void relay(ProxyRequest req, ClientSink sink, AttemptLoop.Answer<Void> a, long deadline) {
+        try {
+            if (decisionHeader) {
+                sink.header(DECISION_HEADER, explain(a.decision(), a.attempt()));
+            }
+        } catch (RuntimeException e) { // relay() owns the answer only once it runs
+            a.close();
+            a.trace().end(a.status());
+            throw e;
+        }
+        try {
+            relay.relay(req, sink, a.worker(), a.lease(), a.response(), a.sentAt(), deadline, null);
+        } finally {
+            a.trace().end(a.status());
         }
     }
 
-    private static RouterException noWorker(UpstreamException lastFailure, boolean circuitsOpen) {
-        if (lastFailure != null) {
+    private static RouterException noWorker(AttemptLoop.NoWorker<?> n) {
+        if (n.lastFailure() != null) {
             return new RouterException(ErrorKind.BAD_GATEWAY, "Upstream request failed: "
-                    + lastFailure.getMessage() + " (no other worker left to try)", lastFailure);
+                    + n.lastFailure() + " (no other worker left to try)", n.lastException());
         }
-        return new RouterException(ErrorKind.SERVICE_UNAVAILABLE, circuitsOpen
+        return new RouterException(ErrorKind.SERVICE_UNAVAILABLE, n.circuitsOpen()
                 ? "No available workers: every usable worker's circuit is open after repeated failures"
                 : "No available workers (none registered or all unhealthy)");
-    }
-
-    private static String retriesNote(Attempt attempt, RetryDecision verdict) {
-        return attempt.number() == 1 && verdict.reason() != RetryDecision.Reason.NO_UNTRIED_WORKER ? ""
-                : " (after " + attempt.number() + " attempts: " + verdict.reason().label() + ")";
-    }
-
-    private static FailedAttempt.Transport transport(UpstreamException e) {
-        return switch (e.kind()) {
-            case CONNECT -> FailedAttempt.Transport.CONNECT;
-            case TIMEOUT -> FailedAttempt.Transport.READ_TIMEOUT;
-            case IO -> FailedAttempt.Transport.LOST;
-        };
     }
 
     private static boolean isSafe(String method) {

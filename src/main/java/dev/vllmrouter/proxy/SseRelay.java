@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Arrays;
 import java.util.function.LongConsumer;
+import java.util.function.UnaryOperator;
 
 /**
  * Copies a Server-Sent-Events body from a worker to a client, unchanged, one whole event at a time: bytes are written
@@ -24,11 +25,26 @@ public final class SseRelay {
     /** A single event larger than this is passed on without waiting for its end (no unbounded buffering). */
     private static final int MAX_HELD = 4 * 1024 * 1024;
 
+    private final UnaryOperator<byte[]> eventRewrite;
     private byte[] buf = new byte[INITIAL_BUFFER];
     private int len;          // bytes in buf
     private int scanned;      // bytes of buf already searched for an event end
     private long events;      // complete events passed on
     private Throwable failure;
+
+    /** A relay that passes every byte on unchanged. */
+    public SseRelay() {
+        this(null);
+    }
+
+    /**
+     * A relay that passes each complete event through {@code eventRewrite} (given the event with its terminating
+     * blank line; it returns the same array for an event it leaves alone), or none when {@code null}. Events it
+     * leaves alone, and every byte of an unterminated or oversized event, still go out unchanged.
+     */
+    public SseRelay(UnaryOperator<byte[]> eventRewrite) {
+        this.eventRewrite = eventRewrite;
+    }
 
     /** Relays until the worker's stream ends or either side fails. */
     public Outcome relay(InputStream in, OutputStream out) {
@@ -75,7 +91,11 @@ public final class SseRelay {
                 long before = events;
                 int end = lastEventEnd();
                 if (end > 0) {
-                    out.write(buf, 0, end);
+                    if (eventRewrite == null) {
+                        out.write(buf, 0, end);
+                    } else {
+                        writeRewritten(out, end);
+                    }
                     out.flush();
                     System.arraycopy(buf, end, buf, 0, len - end);
                     len -= end;
@@ -95,6 +115,36 @@ public final class SseRelay {
                 return Outcome.CLIENT_GONE;
             }
         }
+    }
+
+    /** Writes the complete events in {@code buf[0, end)}, each through the rewrite; unchanged runs in one write. */
+    private void writeRewritten(OutputStream out, int end) throws IOException {
+        int run = 0; // start of the bytes not written yet, all unchanged so far
+        int start = 0;
+        while (start < end) {
+            int next = nextEventEnd(start, end);
+            byte[] event = Arrays.copyOfRange(buf, start, next);
+            byte[] rewritten = eventRewrite.apply(event);
+            if (rewritten != event) {
+                out.write(buf, run, start - run);
+                out.write(rewritten);
+                run = next;
+            }
+            start = next;
+        }
+        out.write(buf, run, end - run);
+    }
+
+    /** Index just past the first event terminator at or after {@code from} (before {@code end}), or {@code end}. */
+    private int nextEventEnd(int from, int end) {
+        for (int i = from + 1; i < end; i++) {
+            byte b = buf[i];
+            if ((b == '\n' && buf[i - 1] == '\n') || (b == '\r' && buf[i - 1] == '\r')
+                    || (b == '\n' && i >= from + 3 && buf[i - 1] == '\r' && buf[i - 2] == '\n' && buf[i - 3] == '\r')) {
+                return i + 1;
+            }
+        }
+        return end;
     }
 
     /** Complete events passed to the client. */

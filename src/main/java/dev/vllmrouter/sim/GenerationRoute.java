@@ -24,7 +24,8 @@ import java.time.Duration;
  *
  * <p>PD disaggregation: a non-streaming request with {@code kv_transfer_params.do_remote_decode: true} is
  * answered with NIXL-style {@code kv_transfer_params} (engine id = worker id, host = listen host,
- * port 5600, block ids derived from the prompt size), as a vLLM prefill instance would.
+ * port 5600, block ids derived from the prompt size), as a vLLM prefill instance would; with the MoRI-IO connector
+ * on, {@link SimMoriio} checks both legs and answers its own parameters.
  */
 final class GenerationRoute implements InferencePipeline.Route<GenerationRequest> {
     private static final int NIXL_SIDE_CHANNEL_PORT = 5600;
@@ -50,6 +51,14 @@ final class GenerationRoute implements InferencePipeline.Route<GenerationRequest
     @Override
     public void respond(GenerationRequest request, Call call) {
         SimConfig config = ctx.config;
+        byte[] moriioParams = null;
+        if (ctx.moriio.mode() != null && request.kvTransferParams() != null) {
+            if (request.remoteDecode()) {
+                moriioParams = ByteSink.bytes(ctx.moriio.prefill(request.kvTransferParams(), call.requestId));
+            } else if (request.kvTransferParams().path("do_remote_prefill").asBoolean(false)) {
+                ctx.moriio.decode(request.kvTransferParams(), call.requestId);
+            }
+        }
         PrefixCacheModel.Lookup cache = ctx.prefixCache.lookupAndStore(request.promptText());
         Duration ttft = ctx.faults.ttft(config.ttft())
                 .plus(config.prefillPerToken().multipliedBy(cache.uncachedTokens()));
@@ -63,7 +72,8 @@ final class GenerationRoute implements InferencePipeline.Route<GenerationRequest
         }
         int n = request.maxTokens();
         ctx.pause(ttft.plus(itl.multipliedBy(n - 1L)));
-        byte[] body = format.fullBody(request.remoteDecode() ? kvTransferParams(request) : null);
+        byte[] body = format.fullBody(!request.remoteDecode() ? null
+                : moriioParams != null ? moriioParams : kvTransferParams(request));
         ctx.stats.generationTokens.add(n);
         ctx.stats.finished(request.limitGiven());
         call.sendJson(body);

@@ -66,6 +66,16 @@ final class InfoRoutes {
                 .ascii("}}").toByteArray());
     }
 
+    /** MoRI-IO WRITE: a decode engine's block notification for one transfer ({@link SimMoriio}). */
+    void moriioNotify(Call call) {
+        com.fasterxml.jackson.databind.JsonNode t = call.json().get("transfer_id");
+        if (t == null || !t.isTextual()) {
+            throw ApiError.missingField("transfer_id");
+        }
+        ctx.moriio.notified(t.textValue());
+        Replies.empty(call.res, 200);
+    }
+
     void version(Call call) {
         Replies.json(call.res, VERSION);
     }

@@ -29,6 +29,7 @@ public final class RequestLog {
     private final ArrayDeque<RecordedRequest> requests = new ArrayDeque<>();
     private long total;
     private int disconnects;
+    private final java.util.concurrent.atomic.AtomicInteger unauthorized = new java.util.concurrent.atomic.AtomicInteger();
     private volatile int limit = DEFAULT_LIMIT;
 
     RequestLog() {
@@ -83,6 +84,15 @@ public final class RequestLog {
         } finally {
             lock.unlock();
         }
+    }
+
+    void refusedUnauthorized() {
+        unauthorized.incrementAndGet();
+    }
+
+    /** Requests refused with 401 for a missing or wrong key ({@code apiKey}); they are not recorded otherwise. */
+    public int unauthorized() {
+        return unauthorized.get();
     }
 
     /** Streams and hung requests aborted because the client closed the connection. */

@@ -27,12 +27,14 @@ import java.util.Objects;
  *       (the simulator turns it on by default; off, the field is always null)</li>
  *   <li>{@code prefillPerToken} 0: extra time to first token per prompt token not served from the prefix
  *       cache, so cache hits show up as lower TTFT</li>
+ *   <li>{@code apiKey} null: as vLLM's {@code --api-key}, every {@code /v1} request but {@code OPTIONS} then needs
+ *       {@code Authorization: Bearer <key>}, else 401 {@code {"error":"Unauthorized"}}</li>
  * </ul>
  */
 public record SimConfig(String host, int port, List<String> models, String workerId,
                         Duration ttft, Duration interTokenLatency, int defaultMaxTokens, int maxNumSeqs,
                         int maxPayloadBytes, int cacheBlocks, int blockSize,
-                        boolean enablePromptTokensDetails, Duration prefillPerToken) {
+                        boolean enablePromptTokensDetails, Duration prefillPerToken, String apiKey) {
 
     /** Default request body limit: 10 MiB. */
     public static final int DEFAULT_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -83,7 +85,7 @@ public record SimConfig(String host, int port, List<String> models, String worke
         return new Builder().host(host).port(port).models(models).workerId(workerId).ttft(ttft)
                 .interTokenLatency(interTokenLatency).defaultMaxTokens(defaultMaxTokens).maxNumSeqs(maxNumSeqs)
                 .maxPayloadBytes(maxPayloadBytes).cacheBlocks(cacheBlocks).blockSize(blockSize)
-                .enablePromptTokensDetails(enablePromptTokensDetails).prefillPerToken(prefillPerToken);
+                .enablePromptTokensDetails(enablePromptTokensDetails).prefillPerToken(prefillPerToken).apiKey(apiKey);
     }
 
     /** The model that serves requests without a {@code model} field. */
@@ -114,6 +116,7 @@ public record SimConfig(String host, int port, List<String> models, String worke
         private int blockSize = PrefixCacheModel.DEFAULT_BLOCK_SIZE;
         private boolean enablePromptTokensDetails = true;
         private Duration prefillPerToken = Duration.ZERO;
+        private String apiKey;
 
         private Builder() {
         }
@@ -187,10 +190,15 @@ public record SimConfig(String host, int port, List<String> models, String worke
             return this;
         }
 
+        public Builder apiKey(String apiKey) {
+            this.apiKey = apiKey;
+            return this;
+        }
+
         public SimConfig build() {
             return new SimConfig(host, port, models, workerId, ttft, interTokenLatency, defaultMaxTokens,
                     maxNumSeqs, maxPayloadBytes, cacheBlocks, blockSize, enablePromptTokensDetails,
-                    prefillPerToken);
+                    prefillPerToken, apiKey);
         }
     }
 }

@@ -26,6 +26,7 @@ final class SimContext {
     final Scheduler scheduler;
     final ConnectionWatch watch = new ConnectionWatch();
     final PrefixCacheModel prefixCache;
+    final SimMoriio moriio = new SimMoriio(this);
     private final Set<String> models;
     private final CountDownLatch closing = new CountDownLatch(1);
     private volatile String workerId;

@@ -16,6 +16,8 @@ import org.zeromq.ZMQ;
  * Registers a simulated worker with a router's P2P-NCCL discovery socket the way vLLM's {@code P2pNcclEngine} does:
  * a ZeroMQ DEALER whose identity is the engine's KV-transfer address sends one msgpack map
  * {@code {"type": "P"|"D", "http_address": "host:port", "zmq_address": "host:port"}} every 3 s, until closed.
+ * As a MoRI-IO engine ({@link #moriio}) the map is the one vLLM's {@code MoRIIOConnector} sends: its zmq address is
+ * {@code host:IP,handshake:PORT,notify:PORT}, plus {@code dp_size}, {@code tp_size} and {@code transfer_mode}.
  * One single-thread scheduler owns the socket.
  */
 public final class SimRegistrar implements AutoCloseable {
@@ -35,13 +37,30 @@ public final class SimRegistrar implements AutoCloseable {
      * @param zmqAddress  the KV-transfer address announced (and used as the socket identity)
      */
     public SimRegistrar(String router, boolean prefill, String httpAddress, String zmqAddress) {
-        byte[] message = message(prefill ? "P" : "D", httpAddress, zmqAddress);
+        this(router, message(prefill ? "P" : "D", httpAddress, zmqAddress), zmqAddress);
+    }
+
+    /** Registers {@code worker} as a MoRI-IO engine in its {@link SimMoriio#mode()} (tp and dp size 1). */
+    public static SimRegistrar moriio(String router, boolean prefill, SimWorker worker) {
+        String zmq = worker.moriio().zmqAddress();
+        return new SimRegistrar(router, moriioMessage(prefill ? "P" : "D", worker.config().host() + ":"
+                + worker.port(), zmq, 1, 1, worker.moriio().mode().name()), zmq);
+    }
+
+    private SimRegistrar(String router, byte[] message, String zmqAddress) {
         ZMQ.Socket socket = context.createSocket(SocketType.DEALER);
         socket.setIdentity(zmqAddress.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         socket.setLinger(0);
         socket.connect("tcp://" + router);
-        scheduler.scheduleAtFixedRate(() -> socket.send(message, ZMQ.DONTWAIT), 0, PERIOD_MILLIS,
-                TimeUnit.MILLISECONDS);
+        // a task that throws is never run again: one failed send must not end the heartbeats
+        scheduler.scheduleAtFixedRate(() -> {
+            try {
+                socket.send(message, ZMQ.DONTWAIT);
+            } catch (RuntimeException e) {
+                System.getLogger(SimRegistrar.class.getName()).log(System.Logger.Level.WARNING,
+                        "registration not sent: " + e);
+            }
+        }, 0, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /** One registration as vLLM's P2pNcclEngine encodes it: a msgpack map of three strings. */
@@ -51,6 +70,22 @@ public final class SimRegistrar implements AutoCloseable {
             p.packString("type").packString(type);
             p.packString("http_address").packString(http);
             p.packString("zmq_address").packString(zmq);
+            return p.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** One registration as vLLM's MoRIIOConnector encodes it. */
+    public static byte[] moriioMessage(String type, String http, String zmq, int tpSize, int dpSize, String mode) {
+        try (MessageBufferPacker p = MessagePack.newDefaultBufferPacker()) {
+            p.packMapHeader(6);
+            p.packString("type").packString(type);
+            p.packString("http_address").packString(http);
+            p.packString("zmq_address").packString(zmq);
+            p.packString("dp_size").packInt(dpSize);
+            p.packString("tp_size").packInt(tpSize);
+            p.packString("transfer_mode").packString(mode);
             return p.toByteArray();
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -63,6 +63,7 @@ public final class SimWorker implements AutoCloseable {
                 .routing(routing -> routes(ctx, routing))
                 .build()
                 .start();
+        ctx.moriio.httpPort(server.port());
         if (ctx.workerId() == null) {
             ctx.workerId("sim-" + server.port());
         }
@@ -75,6 +76,21 @@ public final class SimWorker implements AutoCloseable {
         known.addAll(GET_PATHS);
         InfoRoutes info = new InfoRoutes(ctx, Set.copyOf(known));
         var rerank = pipeline.handler(new PoolingRoutes.RerankRoute(ctx));
+        String apiKey = ctx.config.apiKey();
+        if (apiKey != null) {
+            // vLLM's --api-key: every /v1 path but OPTIONS needs the key
+            String expected = "Bearer " + apiKey;
+            r.addFilter((chain, req, res) -> {
+                if (req.path().path().startsWith("/v1") && req.prologue().method() != io.helidon.http.Method.OPTIONS
+                        && !expected.equals(req.headers().first(io.helidon.http.HeaderNames.AUTHORIZATION)
+                        .orElse(null))) {
+                    ctx.log.refusedUnauthorized();
+                    Replies.json(res, 401, ByteSink.bytes("{\"error\":\"Unauthorized\"}"));
+                    return;
+                }
+                chain.proceed();
+            });
+        }
         r.post("/v1/chat/completions", pipeline.handler(new GenerationRoute(true, ctx)))
                 .post("/v1/completions", pipeline.handler(new GenerationRoute(false, ctx)))
                 .post("/v1/responses", pipeline.handler(new ResponsesRoute(ctx)))
@@ -94,7 +110,13 @@ public final class SimWorker implements AutoCloseable {
                 .get("/version", info.handler(info::version))
                 .get("/query", info.handler(info::mooncakeQuery))
                 .get("/metrics", info.handler(info::metrics))
+                .post("/moriio/notify", info.handler(info::moriioNotify))
                 .any(info::fallback);
+    }
+
+    /** The MoRI-IO connector this worker plays (off until a mode is set). */
+    public SimMoriio moriio() {
+        return ctx.moriio;
     }
 
     /** The port the worker listens on. */

@@ -102,6 +102,14 @@ public final class SimWorkerCommand implements Callable<Integer> {
             description = "KV-transfer address announced with --register-pd (default: <host>:<port + 10000>).")
     String zmqAddress;
 
+    @Option(names = "--api-key", description = "As vLLM's --api-key: /v1 requests need 'Authorization: Bearer KEY'.")
+    String apiKey;
+
+    @Option(names = "--moriio-mode", paramLabel = "READ|WRITE",
+            description = "Act as a vLLM engine with the MoRIIOConnector in this transfer mode; with --register-pd it "
+                    + "registers as MoRI-IO engines do (for --kv-connector moriio).")
+    SimMoriio.Mode moriioMode;
+
     private final PrintStream out;
 
     public SimWorkerCommand() {
@@ -128,6 +136,7 @@ public final class SimWorkerCommand implements Callable<Integer> {
                 .blockSize(blockSize)
                 .enablePromptTokensDetails(enablePromptTokensDetails)
                 .prefillPerToken(Duration.ofNanos(Math.multiplyExact(prefillUsPerToken, 1000L)))
+                .apiKey(apiKey)
                 .build();
     }
 
@@ -166,8 +175,11 @@ public final class SimWorkerCommand implements Callable<Integer> {
                     + "' (expected P or D)");
         }
         SimWorker worker = startWorker();
-        SimRegistrar registrar = registerPd == null ? null : new SimRegistrar(registerPd, pdRole.equals("P"),
-                host + ":" + worker.port(), zmqAddress != null ? zmqAddress : host + ":" + (worker.port() + 10000));
+        worker.moriio().mode(moriioMode);
+        SimRegistrar registrar = registerPd == null ? null : moriioMode != null
+                ? SimRegistrar.moriio(registerPd, pdRole.equals("P"), worker)
+                : new SimRegistrar(registerPd, pdRole.equals("P"), host + ":" + worker.port(),
+                        zmqAddress != null ? zmqAddress : host + ":" + (worker.port() + 10000));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             if (registrar != null) {

@@ -316,6 +316,22 @@ class RouterCliTest {
     }
 
     @Test
+    void pdWorkersGetApiKeyElseOpenAiApiKey() {
+        String[] pd = {"--vllm-pd-disaggregation", "--prefill", "http://p:1", "--decode", "http://d:1"};
+        assertThat(RouterCli.parse(Map.of("OPENAI_API_KEY", "env"), pd).pd().workerApiKey()).isEqualTo("env");
+        String[] withFlag = java.util.stream.Stream.concat(java.util.Arrays.stream(pd),
+                java.util.stream.Stream.of("--api-key", "flag")).toArray(String[]::new);
+        assertThat(RouterCli.parse(Map.of("OPENAI_API_KEY", "env"), withFlag).pd().workerApiKey()).isEqualTo("flag");
+        assertThat(RouterCli.parse(Map.of("OPENAI_API_KEY", " "), pd).pd().workerApiKey()).as("blank: none")
+                .isNull();
+        assertThat(RouterCli.parse(NO_ENV, pd).pd().workerApiKey()).isNull();
+        assertThat(RouterCli.parse(Map.of("OPENAI_API_KEY", "env"), "--worker-urls", "http://w:1").apiKey())
+                .as("regular mode: only --api-key").isNull();
+        assertThatThrownBy(() -> RouterCli.parse(Map.of("OPENAI_API_KEY", "a\nb"), pd))
+                .isInstanceOf(ConfigException.class).hasMessage("OPENAI_API_KEY: contains control characters");
+    }
+
+    @Test
     void pdFlagsAreCheckedAtStart() {
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--prefill", "http://p:1"))
                 .isInstanceOf(ConfigException.class).hasMessage("--prefill: only with --vllm-pd-disaggregation");
@@ -325,7 +341,10 @@ class RouterCliTest {
                 .isInstanceOf(ConfigException.class).hasMessageStartingWith("--prefill: missing URL");
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--prefill", "http://p:1",
                 "--decode", "http://d:1", "--kv-connector", "moriio"))
-                .isInstanceOf(ConfigException.class).hasMessage("not supported yet: --kv-connector moriio");
+                .isInstanceOf(ConfigException.class).hasMessage("--kv-connector moriio: needs --vllm-discovery-address "
+                        + "(MoRI-IO engines register over ZeroMQ)");
+        assertThat(RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--kv-connector", "moriio",
+                "--vllm-discovery-address", "0.0.0.0:30001").pd().moriio()).isTrue();
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--vllm-pd-disaggregation", "--prefill", "http://p:1",
                 "--decode", "http://p:1"))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("given twice");

@@ -55,4 +55,42 @@ class DiscoveryTest {
         assertThat(table.register(new Registration("P", "10.0.0.5:20003", "10.0.0.5:21001")))
                 .as("a changed role is a change").isTrue();
     }
+
+    @Test
+    void moriioRegistrationsCarryTheirModeAndSizes() throws Exception {
+        byte[] write = dev.vllmrouter.sim.SimRegistrar.moriioMessage("P", "10.0.0.5:8100",
+                "host:10.0.0.5,handshake:6301,notify:61005", 2, 4, "WRITE");
+        Registration r = Registration.decode(write);
+        assertThat(r).isEqualTo(new Registration("P", "10.0.0.5:8100", "host:10.0.0.5,handshake:6301,notify:61005",
+                "WRITE", 2, 4));
+        assertThat(r.moriio()).isTrue();
+        assertThatThrownBy(() -> Registration.decode(dev.vllmrouter.sim.SimRegistrar.moriioMessage("P", "h:1",
+                "h:2", 1, 1, "WRITE"))).hasMessageStartingWith("zmq_address");
+        assertThatThrownBy(() -> Registration.decode(dev.vllmrouter.sim.SimRegistrar.moriioMessage("P", "h:1",
+                "host:h,handshake:1,notify:2", 1, 1, "PUSH"))).hasMessageStartingWith("transfer_mode");
+        assertThatThrownBy(() -> Registration.decode(dev.vllmrouter.sim.SimRegistrar.moriioMessage("P", "h:1",
+                "host:h,handshake:1,notify:2", 0, 1, "READ"))).hasMessageStartingWith("tp_size");
+        assertThat(Registration.decode(message("P", "10.0.0.5:20003", "10.0.0.5:21001")).moriio())
+                .as("P2P-NCCL").isFalse();
+    }
+
+    @Test
+    void theFirstMoriioRegistrationFixesTheModeUntilEveryEngineExpired() {
+        MoriioFleet fleet = new MoriioFleet();
+        Registration write = new Registration("P", "10.0.0.5:8100", "host:10.0.0.5,handshake:1,notify:2", "WRITE",
+                2, 4);
+        Registration read = new Registration("D", "10.0.0.6:8100", "host:10.0.0.6,handshake:1,notify:2", "READ",
+                1, 1);
+        assertThat(fleet.view().mode()).as("no mode before a registration").isNull();
+        assertThat(fleet.accepts(write)).isTrue();
+        fleet.publish(java.util.List.of(write));
+        assertThat(fleet.view().mode()).isEqualTo(MoriioFleet.Mode.WRITE);
+        assertThat(fleet.view().engine("10.0.0.5:8100")).isEqualTo(new MoriioFleet.Engine(2, 4));
+        assertThat(fleet.view().engine("10.0.0.9:1")).isEqualTo(MoriioFleet.Engine.DEFAULT);
+        assertThat(fleet.accepts(read)).as("the other mode is dropped").isFalse();
+        assertThat(fleet.accepts(new Registration("D", "h:1", "h:2"))).as("no mode: not MoRI-IO").isFalse();
+        fleet.publish(java.util.List.of());
+        assertThat(fleet.view().mode()).as("all expired: free again").isNull();
+        assertThat(fleet.accepts(read)).isTrue();
+    }
 }

@@ -76,6 +76,39 @@ class PdRequestsTest {
     }
 
     @Test
+    void moriioWriteParamsForBothLegs() throws Exception {
+        ObjectNode client = json("{'model':'m','prompt':'x','stream':true,'max_tokens':100}");
+        ObjectNode prefill = PdRequests.prefill(client, "/v1/completions",
+                PdRequests.moriioPrefillParams("tx-1", 2, 4, 3));
+        assertThat(prefill).isEqualTo(json("{'model':'m','prompt':'x','stream':false,'max_tokens':1,"
+                + "'kv_transfer_params':{'do_remote_decode':true,'do_remote_prefill':false,'remote_engine_id':null,"
+                + "'remote_block_ids':null,'remote_host':null,'remote_port':null,'transfer_id':'tx-1',"
+                + "'remote_dp_size':4,'remote_tp_size':2,'remote_dp_rank':3}}"));
+        ObjectNode decode = PdRequests.decode(client, PdRequests.moriioWriteDecodeParams("tx-1", 8, 1, 0));
+        assertThat(decode).isEqualTo(json("{'model':'m','prompt':'x','stream':true,'max_tokens':100,"
+                + "'kv_transfer_params':{'do_remote_decode':false,'do_remote_prefill':true,'remote_engine_id':null,"
+                + "'remote_block_ids':null,'remote_host':null,'remote_port':null,'transfer_id':'tx-1',"
+                + "'remote_dp_size':1,'remote_tp_size':8,'tp_size':8,'remote_dp_rank':0}}"));
+    }
+
+    @Test
+    void moriioReadDecodeReusesThePrefillsParamsWithItsDpSize() throws Exception {
+        // what vLLM's MoRIIOConnector returns from the prefill (request_finished)
+        JsonNode answered = json("{'do_remote_prefill':true,'do_remote_decode':false,'remote_block_ids':[7,8],"
+                + "'remote_engine_id':'10.0.0.1:6301','remote_host':'10.0.0.1','remote_handshake_port':6301,"
+                + "'remote_notify_port':61005,'remote_dp_size':1,'tp_size':1,'transfer_id':'tx-2'}");
+        ObjectNode client = json("{'model':'m','prompt':'x','max_tokens':5}");
+        assertThat(PdRequests.decode(client, PdRequests.moriioReadDecodeParams(answered, 2))).isEqualTo(json(
+                "{'model':'m','prompt':'x','max_tokens':5,'kv_transfer_params':{'do_remote_prefill':true,"
+                        + "'do_remote_decode':false,'remote_block_ids':[7,8],'remote_engine_id':'10.0.0.1:6301',"
+                        + "'remote_host':'10.0.0.1','remote_handshake_port':6301,'remote_notify_port':61005,"
+                        + "'remote_dp_size':2,'tp_size':1,'transfer_id':'tx-2'}}"));
+        assertThat(answered.get("remote_dp_size").asInt()).as("the prefill's answer is not modified").isEqualTo(1);
+        assertThat(PdRequests.moriioReadDecodeParams(null, 1)).isNull();
+        assertThat(PdRequestId.moriioTransferId(RandomSource.seeded(1))).matches("tx-[0-9a-f]{32}");
+    }
+
+    @Test
     void coordinationIdNamesBothPeers() {
         Worker p = new Worker(WorkerUrl.parse("http://10.0.0.1:8100"), Role.PREFILL, -1, "10.0.0.1:21001");
         Worker d = new Worker(WorkerUrl.parse("http://10.0.0.2:8200"), Role.DECODE, -1, null);
