@@ -86,6 +86,8 @@ class MetricsIT {
                     .filter(w -> w.baseUrl().equals(bad.url())).findFirst().orElseThrow().id();
             Scrape m = scrape(fleet);
             assertThat(m.value("vllm_router_retries_total{route=\"/v1/chat/completions\"}")).isEqualTo(2);
+            assertThat(m.value("vllm_router_upstream_retries_total{phase=\"inference\","
+                    + "route=\"/v1/chat/completions\"}")).isEqualTo(2);
             assertThat(m.value("vllm_router_retry_backoff_duration_seconds_count{attempt=\"1\"}")).isEqualTo(2);
             assertThat(m.value("vllm_router_cb_state{worker=\"" + badId + "\"}")).as("open").isEqualTo(1);
             assertThat(m.value("vllm_router_cb_state_transitions_total{from=\"closed\",to=\"open\",worker=\""

@@ -189,8 +189,15 @@ class PdIT {
             assertThat(res.statusCode()).isEqualTo(502);
             assertThat(JSON.readTree(res.body()).path("error").path("message").asText()).startsWith("Prefill failed");
             assertThat(fleet.posts(fleet.decode)).as("no decode without a prefill").hasSize(4);
-            assertThat(dev.vllmrouter.testing.Scrape.from(fleet.router.metricsPort())
-                    .value("vllm_router_retries_exhausted_total{route=\"/v1/chat/completions\"}")).isEqualTo(1);
+            Scrape m = Scrape.from(fleet.router.metricsPort());
+            assertThat(m.value("vllm_router_upstream_retries_exhausted_total{phase=\"prefill\","
+                    + "route=\"/v1/chat/completions\"}")).isEqualTo(1);
+            assertThat(m.sum("vllm_router_retries_exhausted_total")).as("vllm-router's series: regular requests only")
+                    .isZero();
+            assertThat(m.sum("vllm_router_pd_prefill_errors_total")).as("each failed prefill attempt, both workers at the end")
+                    .isGreaterThanOrEqualTo(2);
+            assertThat(m.sum("vllm_router_requests_total")).as("PD requests are counted in vllm_router_pd_* only")
+                    .isZero();
         }
     }
 

@@ -130,8 +130,15 @@ public final class PrometheusMetrics implements RouterMetrics {
     }
 
     @Override
-    public void retry(String route, int attempt, long backoffNanos) {
-        counter("vllm_router_retries", "Retries (each backoff)", "route", route).increment();
+    public void retry(String route, String phase, int attempt, long backoffNanos) {
+        counter("vllm_router_upstream_retries", "Retries of every upstream call (each backoff), by route and phase",
+                "route", route, "phase", phase).increment();
+        String typed = VllmRouterSeries.typedRoute(route);
+        if (typed == null || !phase.equals("inference")) {
+            return; // vllm-router retries its typed routes only, and never a prefill/decode leg
+        }
+        counter("vllm_router_retries", "Retries of requests on vllm-router's typed routes (each backoff)", "route",
+                typed).increment();
         timers.computeIfAbsent("backoff|" + attempt, k -> histogram("vllm_router_retry_backoff_duration",
                         "Wait before a retry, by the attempt that failed", Tags.of("attempt", String.valueOf(attempt)),
                         DURATION_BUCKETS))
@@ -139,9 +146,14 @@ public final class PrometheusMetrics implements RouterMetrics {
     }
 
     @Override
-    public void retriesExhausted(String route) {
-        counter("vllm_router_retries_exhausted", "Requests whose every allowed attempt failed", "route", route)
-                .increment();
+    public void retriesExhausted(String route, String phase) {
+        counter("vllm_router_upstream_retries_exhausted", "Upstream calls whose every allowed attempt failed, by "
+                + "route and phase", "route", route, "phase", phase).increment();
+        String typed = VllmRouterSeries.typedRoute(route);
+        if (typed != null && phase.equals("inference")) {
+            counter("vllm_router_retries_exhausted", "Requests on vllm-router's typed routes whose every allowed "
+                    + "attempt failed", "route", typed).increment();
+        }
     }
 
     @Override
@@ -203,17 +215,25 @@ public final class PrometheusMetrics implements RouterMetrics {
 
     @Override
     public void pdPrefill(String worker, boolean ok) {
-        counter("vllm_router_pd_prefill_requests", "Prefill stages per worker", "worker", worker).increment();
-        if (!ok) {
+        // vllm-router: a prefill that let the request go on to its decode, or one that failed
+        if (ok) {
+            counter("vllm_router_pd_prefill_requests", "Prefill stages per worker that succeeded", "worker", worker)
+                    .increment();
+        } else {
             counter("vllm_router_pd_prefill_errors", "Prefill stages that failed", "worker", worker).increment();
         }
     }
 
     @Override
-    public void pdDecode(String worker, boolean ok) {
-        counter("vllm_router_pd_decode_requests", "Decode stages per worker", "worker", worker).increment();
-        if (!ok) {
-            counter("vllm_router_pd_decode_errors", "Decode stages that failed", "worker", worker).increment();
+    public void pdDecode(String worker, int status) {
+        // vllm-router: a decode that answered (any status); an error when it did not, or not with a 2xx
+        if (status != 0) {
+            counter("vllm_router_pd_decode_requests", "Decode stages per worker that answered", "worker", worker)
+                    .increment();
+        }
+        if (status < 200 || status >= 300) {
+            counter("vllm_router_pd_decode_errors", "Decode stages that failed or answered an error", "worker",
+                    worker).increment();
         }
     }
 

@@ -17,12 +17,16 @@ public interface RouterMetrics {
     default void requestDone(String route, int status, String errorType, boolean pd, long nanos, long headNanos) {
     }
 
-    /** A failed attempt on {@code route} is retried after {@code backoffNanos}; {@code attempt} is the one that failed. */
-    default void retry(String route, int attempt, long backoffNanos) {
+    /**
+     * A failed attempt on {@code route} is retried after {@code backoffNanos}; {@code attempt} is the one that failed.
+     *
+     * @param phase {@code inference} (a regular request), {@code prefill} or {@code decode}
+     */
+    default void retry(String route, String phase, int attempt, long backoffNanos) {
     }
 
-    /** No attempt was left for a request on {@code route} that kept failing. */
-    default void retriesExhausted(String route) {
+    /** No attempt was left for a request on {@code route} (in {@code phase}) that kept failing. */
+    default void retriesExhausted(String route, String phase) {
     }
 
     /** The policy {@code policy} sent a request to {@code worker} for {@code reason}. */
@@ -53,8 +57,8 @@ public interface RouterMetrics {
     default void pdPrefill(String worker, boolean ok) {
     }
 
-    /** The decode stage of a request went to {@code worker}; {@code ok} whether its answer started. */
-    default void pdDecode(String worker, boolean ok) {
+    /** An attempt of a request's decode stage on {@code worker} ended with {@code status}, or 0 without an answer. */
+    default void pdDecode(String worker, int status) {
     }
 
     /** A prefill/decode request failed before reaching a worker ({@code no_prefill_worker}, ...). */

@@ -372,7 +372,7 @@ public final class PdForwarder {
 
         @Override
         public void outcome(Worker dw, int status) {
-            metrics.pdDecode(dw.id(), status != 0 && status < 500);
+            metrics.pdDecode(dw.id(), status);
         }
     }
 

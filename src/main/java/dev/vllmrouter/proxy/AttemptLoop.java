@@ -269,7 +269,7 @@ public final class AttemptLoop {
                     leg.untriedLeft(next)), retry);
             leg.outcome(worker, status);
             if (!verdict.retry()) {
-                countExhausted(route, verdict);
+                countExhausted(route, leg.phase(), verdict);
                 if (failure == null) {
                     return new Answer<>(decision, attempt, lease, up, null, trace, sentAt, verdict);
                 }
@@ -291,7 +291,7 @@ public final class AttemptLoop {
                 lastException = failure;
             }
             discard(lease, up, trace, failure);
-            metrics.retry(route, attempt.number(), wait.toNanos());
+            metrics.retry(route, leg.phase(), attempt.number(), wait.toNanos());
             sleeper.pause(wait, deadline, ticker);
             attempt = next;
         }
@@ -313,10 +313,10 @@ public final class AttemptLoop {
     }
 
     /** A call that kept failing and has no attempt or worker left (not one whose failure is not retryable). */
-    private void countExhausted(String route, RetryDecision verdict) {
+    private void countExhausted(String route, String phase, RetryDecision verdict) {
         if (verdict.reason() == RetryDecision.Reason.ATTEMPTS_EXHAUSTED
                 || verdict.reason() == RetryDecision.Reason.NO_UNTRIED_WORKER) {
-            metrics.retriesExhausted(route);
+            metrics.retriesExhausted(route, phase);
         }
     }
 

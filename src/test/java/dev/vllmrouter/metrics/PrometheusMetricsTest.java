@@ -18,7 +18,7 @@ class PrometheusMetricsTest {
         metrics.interToken(worker, 1_000_000);
         metrics.streamError(worker, false);
         metrics.pdPrefill(worker, false);
-        metrics.pdDecode(worker, true);
+        metrics.pdDecode(worker, 200);
     }
 
     @Test
