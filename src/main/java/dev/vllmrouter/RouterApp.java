@@ -171,7 +171,8 @@ public final class RouterApp implements AutoCloseable {
                         + "account or KUBECONFIG): " + e.getMessage());
             }
         }
-        monitor = new WorkerMonitor(registry, client, ticker, config.loadCheckInterval(), loadAware);
+        monitor = new WorkerMonitor(registry, client, ticker, config.loadCheckInterval(), loadAware,
+                pd != null ? pd.workerApiKey() : config.apiKey());
         HealthConfig hc = config.health();
         healthChecker = new HealthChecker(registry, new HealthProbe(client, hc.endpoint(), hc.timeout()),
                 hc.failureThreshold(), hc.successThreshold(), hc.interval(), hc.timeout());

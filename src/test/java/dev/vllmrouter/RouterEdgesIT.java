@@ -135,6 +135,19 @@ class RouterEdgesIT {
     }
 
     @Test
+    void workersStartedWithApiKeyTellTheirModels() throws Exception {
+        try (Fleet fleet = Fleet.start(1, b -> b.apiKey("sk-worker"), "--api-key", "sk-worker")) {
+            assertThat(fleet.worker(0).log().unauthorized()).as("the monitor's /v1/models carries the worker key")
+                    .isZero();
+            HttpResponse<String> unknown = fleet.post("/v1/chat/completions",
+                    "{\"model\":\"not-served\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+            assertThat(unknown.statusCode()).isEqualTo(404);
+            assertThat(generation(fleet.worker(0))).as("the router knows the models: it answers itself").isEmpty();
+            assertThat(fleet.post("/v1/chat/completions", CHAT).statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void hungWorkerEndsInA504AfterTheReadTimeout() throws Exception {
         try (Fleet fleet = Fleet.start(1, "--read-timeout-secs", "1")) {
             fleet.worker(0).faults().hang(true);

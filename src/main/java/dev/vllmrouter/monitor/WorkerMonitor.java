@@ -50,6 +50,7 @@ public final class WorkerMonitor implements AutoCloseable {
     private final Ticker ticker;
     private final Duration interval;
     private final boolean scrapeLoads;
+    private final String authorization;
     private final Map<String, Long> modelsFetchedAt = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
     private Thread loop;
@@ -60,6 +61,16 @@ public final class WorkerMonitor implements AutoCloseable {
      */
     public WorkerMonitor(WorkerRegistry registry, UpstreamClient client, Ticker ticker, Duration interval,
                          boolean scrapeLoads) {
+        this(registry, client, ticker, interval, scrapeLoads, null);
+    }
+
+    /**
+     * @param workerKey the key workers were started with ({@code --api-key}; under PD, else {@code OPENAI_API_KEY}),
+     *                  sent on {@code /v1/models}, which vLLM started with {@code --api-key} protects; or {@code null}
+     */
+    public WorkerMonitor(WorkerRegistry registry, UpstreamClient client, Ticker ticker, Duration interval,
+                         boolean scrapeLoads, String workerKey) {
+        this.authorization = workerKey == null ? null : "Bearer " + workerKey;
         this.registry = registry;
         this.client = client;
         this.ticker = ticker;
@@ -130,7 +141,11 @@ public final class WorkerMonitor implements AutoCloseable {
 
     /** The models {@code base} serves per its {@code /v1/models}, or {@code null} when it does not answer. */
     public Set<String> fetchModels(String base) {
-        try (UpstreamResponse up = client.send(base, "GET", base, "/v1/models", h -> { }, null, CALL_TIMEOUT)) {
+        try (UpstreamResponse up = client.send(base, "GET", base, "/v1/models", h -> {
+            if (authorization != null) {
+                h.add("Authorization", authorization);
+            }
+        }, null, CALL_TIMEOUT)) {
             byte[] body = up.body().readAllBytes();
             if (up.status() / 100 != 2) {
                 return null;
