@@ -3,15 +3,10 @@ package dev.vllmrouter.pd;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.ByteArrayOutputStream;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import io.helidon.http.Method;
-import io.helidon.http.WritableHeaders;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -20,15 +15,11 @@ import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.common.WorkerUrl;
 import dev.vllmrouter.fault.RetryConfig;
 import dev.vllmrouter.metrics.RouterMetrics;
-import dev.vllmrouter.openai.RequestFacts;
 import dev.vllmrouter.openai.RouterException;
 import dev.vllmrouter.policy.PolicyRuntime;
 import dev.vllmrouter.policy.RoundRobinPolicy;
 import dev.vllmrouter.proxy.AnswerRelay;
-import dev.vllmrouter.proxy.ClientSink;
 import dev.vllmrouter.proxy.HeaderRules;
-import dev.vllmrouter.proxy.ProxyRequest;
-import dev.vllmrouter.proxy.RequestId;
 import dev.vllmrouter.sim.RecordedRequest;
 import dev.vllmrouter.sim.SimConfig;
 import dev.vllmrouter.sim.SimWorker;
@@ -36,6 +27,7 @@ import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.worker.Role;
 import dev.vllmrouter.worker.WorkerRegistry;
 import dev.vllmrouter.worker.WorkerSpec;
+import dev.vllmrouter.testing.CapturedSink;
 
 /**
  * Both PD legs follow the regular retry rules ({@code RetryDecision}, {@code Retry-After}): two prefill and two decode
@@ -69,7 +61,7 @@ class PdRetryIT {
     void aPrefillAnswering503WithRetryAfterMovesToTheOtherPrefillAfterTheHintedWait() {
         prefill.get(0).faults().status(503).retryAfter("2"); // round robin starts with the first worker
         PdForwarder pd = forwarder(false, retry);
-        Captured answer = forward(pd);
+        CapturedSink answer = forward(pd);
         assertThat(answer.status).isEqualTo(200);
         assertThat(posts(prefill)).as("one 503, then the other prefill worker").hasSize(2);
         assertThat(waits).as("the worker's Retry-After, not the 50 ms backoff").containsExactly(Duration.ofSeconds(2));
@@ -79,7 +71,7 @@ class PdRetryIT {
     void aDecodeAnswering429IsRetriedOnTheOtherDecodeWorkerAfterItsRetryAfter() {
         decode.get(0).faults().status(429).retryAfter("3");
         PdForwarder pd = forwarder(false, retry);
-        Captured answer = forward(pd);
+        CapturedSink answer = forward(pd);
         assertThat(answer.status).isEqualTo(200);
         assertThat(posts(decode)).hasSize(2);
         assertThat(posts(List.of(decode.get(1)))).as("the second decode attempt").hasSize(1);
@@ -95,7 +87,7 @@ class PdRetryIT {
     void whenEveryDecodeWorkerRefusesTheLastAnswerReachesTheClient() {
         decode.forEach(d -> d.faults().status(429));
         PdForwarder pd = forwarder(false, retry);
-        Captured answer = forward(pd);
+        CapturedSink answer = forward(pd);
         assertThat(answer.status).as("the worker's own 429, as on the regular path").isEqualTo(429);
         assertThat(posts(decode)).hasSize(2);
         assertThat(waits).containsExactly(Duration.ofMillis(50));
@@ -117,7 +109,7 @@ class PdRetryIT {
         // the KV cache went to the decode worker the request id names: a 503 there is the answer
         decode.forEach(d -> d.faults().status(503));
         PdForwarder pd = forwarder(true, retry);
-        Captured answer = forward(pd);
+        CapturedSink answer = forward(pd);
         assertThat(answer.status).isEqualTo(503);
         assertThat(posts(decode)).as("one decode call, no replacement").hasSize(1);
         assertThat(waits).isEmpty();
@@ -145,48 +137,13 @@ class PdRetryIT {
                 .toList();
     }
 
-    private static Captured forward(PdForwarder pd) {
-        byte[] body = CHAT.getBytes(StandardCharsets.UTF_8);
-        ProxyRequest req = new ProxyRequest(Method.POST, "/v1/chat/completions", "", WritableHeaders.create(), body,
-                RequestFacts.parse(body), RequestId.of("test-1"), "/v1/chat/completions", true);
-        Captured sink = new Captured();
-        pd.forward(req, sink);
+    private static CapturedSink forward(PdForwarder pd) {
+        CapturedSink sink = new CapturedSink();
+        pd.forward(CapturedSink.chat(CHAT), sink);
         return sink;
     }
 
     private static SimWorker sim(String id) {
         return SimWorker.start(SimConfig.builder().workerId(id).build());
-    }
-
-    private static final class Captured implements ClientSink {
-        int status;
-        final ByteArrayOutputStream body = new ByteArrayOutputStream();
-        boolean committed;
-
-        @Override
-        public void status(int status) {
-            this.status = status;
-        }
-
-        @Override
-        public void header(String name, String value) {
-        }
-
-        @Override
-        public void send(byte[] bytes) {
-            committed = true;
-            body.writeBytes(bytes);
-        }
-
-        @Override
-        public OutputStream stream() {
-            committed = true;
-            return body;
-        }
-
-        @Override
-        public boolean committed() {
-            return committed;
-        }
     }
 }

@@ -2,9 +2,6 @@ package dev.vllmrouter.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -13,8 +10,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import io.helidon.http.Method;
-import io.helidon.http.WritableHeaders;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -24,13 +19,13 @@ import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.common.WorkerUrl;
 import dev.vllmrouter.fault.RetryConfig;
 import dev.vllmrouter.metrics.RouterMetrics;
-import dev.vllmrouter.openai.RequestFacts;
 import dev.vllmrouter.policy.PolicyRuntime;
 import dev.vllmrouter.policy.RoundRobinPolicy;
 import dev.vllmrouter.sim.SimConfig;
 import dev.vllmrouter.sim.SimWorker;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.worker.WorkerRegistry;
+import dev.vllmrouter.testing.CapturedSink;
 
 /**
  * The waits between attempts, recorded instead of slept: vllm-router's backoff without jitter, a worker's
@@ -68,7 +63,7 @@ class ForwarderRetryIT {
     @Test
     void backoffFollowsVllmRoutersFormulaWithoutJitter() {
         sims.forEach(s -> s.faults().status(503));
-        Captured answer = forward();
+        CapturedSink answer = forward();
         assertThat(answer.status).isEqualTo(503);
         assertThat(waits).containsExactly(Duration.ofMillis(50), Duration.ofMillis(75), Duration.ofMillis(112));
     }
@@ -79,7 +74,7 @@ class ForwarderRetryIT {
         sims.get(1).faults().status(429).retryAfter("2");
         sims.get(2).faults().status(429).retryAfter("2");
         sims.get(3).faults().status(429).retryAfter("2");
-        Captured answer = forward();
+        CapturedSink answer = forward();
         assertThat(answer.status).isEqualTo(429);
         assertThat(waits).containsExactly(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(2));
     }
@@ -95,54 +90,19 @@ class ForwarderRetryIT {
         waits.clear();
         sims.forEach(s -> s.faults().status(503).retryAfter("3600"));
         sims.get(3).faults().clearStatus();
-        Captured answer = forward();
+        CapturedSink answer = forward();
         assertThat(answer.status).as("the one healthy worker answers in the end").isEqualTo(200);
         assertThat(waits).isNotEmpty().allMatch(d -> d.equals(Duration.ofSeconds(30)),
                 "an hour-long Retry-After is capped at 30 s");
     }
 
-    private Captured forward() {
-        byte[] body = CHAT.getBytes(StandardCharsets.UTF_8);
-        ProxyRequest req = new ProxyRequest(Method.POST, "/v1/chat/completions", "", WritableHeaders.create(), body,
-                RequestFacts.parse(body), RequestId.of("test-1"), "/v1/chat/completions", true);
-        Captured sink = new Captured();
-        forwarder.forward(req, sink);
+    private CapturedSink forward() {
+        CapturedSink sink = new CapturedSink();
+        forwarder.forward(CapturedSink.chat(CHAT), sink);
         return sink;
     }
 
     private static SimWorker sim(String id) {
         return SimWorker.start(SimConfig.builder().workerId(id).build());
-    }
-
-    private static final class Captured implements ClientSink {
-        int status;
-        final ByteArrayOutputStream body = new ByteArrayOutputStream();
-        boolean committed;
-
-        @Override
-        public void status(int status) {
-            this.status = status;
-        }
-
-        @Override
-        public void header(String name, String value) {
-        }
-
-        @Override
-        public void send(byte[] bytes) {
-            committed = true;
-            body.writeBytes(bytes);
-        }
-
-        @Override
-        public OutputStream stream() {
-            committed = true;
-            return body;
-        }
-
-        @Override
-        public boolean committed() {
-            return committed;
-        }
     }
 }
