@@ -62,9 +62,11 @@ class PdDiscoveryIT {
             ScheduledExecutorService pinger = Executors.newSingleThreadScheduledExecutor();
             ZMQ.Socket pSocket = zmq.createSocket(SocketType.DEALER);
             pSocket.setIdentity(pZmq.getBytes()); // vLLM: identity = its zmq address
+            pSocket.setHandshakeIvl(500); // a stalled jeromq handshake reconnects (see SimRegistrar)
             pSocket.connect("tcp://127.0.0.1:" + discoveryPort);
             ZMQ.Socket dSocket = zmq.createSocket(SocketType.DEALER);
             dSocket.setIdentity(dZmq.getBytes());
+            dSocket.setHandshakeIvl(500);
             dSocket.connect("tcp://127.0.0.1:" + discoveryPort);
             byte[] pMsg = registration("P", "127.0.0.1:" + prefill.port(), pZmq);
             byte[] dMsg = registration("D", "127.0.0.1:" + decode.port(), dZmq);

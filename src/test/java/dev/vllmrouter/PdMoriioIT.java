@@ -158,6 +158,7 @@ class PdMoriioIT {
         try (MoriioFleet fleet = new MoriioFleet(SimMoriio.Mode.WRITE);
              ZContext zmq = new ZContext()) {
             ZMQ.Socket socket = zmq.createSocket(SocketType.DEALER);
+            socket.setHandshakeIvl(500); // as SimRegistrar: a stalled jeromq handshake reconnects
             socket.connect("tcp://" + fleet.router.config().pd().discoveryAddress());
             // one socket keeps the order: each READ registration is handled before the WRITE one sent after it;
             // sent again like heartbeats until the WRITE engine shows (a first message may go before the connection)

@@ -30,6 +30,7 @@ public final class ZmqDiscovery implements AutoCloseable {
     public static final String SOURCE = "zmq";
     static final Duration TTL = Duration.ofSeconds(5);
     static final int POLL_MILLIS = 200;
+    static final int HANDSHAKE_MILLIS = 2000;
 
     private final String bindAddress;
     private final WorkerRegistry registry;
@@ -61,6 +62,9 @@ public final class ZmqDiscovery implements AutoCloseable {
         this.socket = context.createSocket(SocketType.ROUTER);
         socket.setReceiveTimeOut(POLL_MILLIS);
         socket.setLinger(0);
+        // a connection whose ZMTP handshake stalls is dropped (and the engine reconnects) after this long, not 30 s;
+        // jeromq now and then misses a read during the handshake and would otherwise sit on the connection
+        socket.setHandshakeIvl(HANDSHAKE_MILLIS);
         try {
             socket.bind("tcp://" + bindAddress);
         } catch (RuntimeException e) {

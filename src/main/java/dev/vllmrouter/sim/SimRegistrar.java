@@ -51,6 +51,9 @@ public final class SimRegistrar implements AutoCloseable {
         ZMQ.Socket socket = context.createSocket(SocketType.DEALER);
         socket.setIdentity(zmqAddress.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         socket.setLinger(0);
+        // jeromq's DEALER now and then misses the peer's greeting and sits on the connection: give up on a handshake
+        // after 500 ms and reconnect, instead of jeromq's 30 s
+        socket.setHandshakeIvl(500);
         socket.connect("tcp://" + router);
         // a task that throws is never run again: one failed send must not end the heartbeats
         scheduler.scheduleAtFixedRate(() -> {
