@@ -51,6 +51,13 @@ public record TracingConfig(boolean enabled, Export export, Sampling sampling, L
         public Export {
             headers = Collections.unmodifiableMap(new LinkedHashMap<>(headers));
         }
+
+        /** Header values left out: they are often credentials. */
+        @Override
+        public String toString() {
+            return "Export[protocol=" + protocol.id() + ", endpoint=" + endpoint + ", headers=" + headers.keySet()
+                    + ", timeout=" + timeout + ", compression=" + compression + "]";
+        }
     }
 
     /**

@@ -102,6 +102,12 @@ class TracingConfigTest {
     }
 
     @Test
+    void headerValuesStayOutOfTheTextOfTheConfig() {
+        assertThat(export(null, "OTEL_EXPORTER_OTLP_HEADERS", "api-key=s3cret").toString())
+                .contains("api-key").doesNotContain("s3cret");
+    }
+
+    @Test
     void timeoutsAreMillisecondsOrCarryAUnit() {
         assertThat(export(null, "OTEL_EXPORTER_OTLP_TIMEOUT", "750").timeout()).isEqualTo(Duration.ofMillis(750));
         assertThat(export(null, "OTEL_EXPORTER_OTLP_TIMEOUT", "3s").timeout()).isEqualTo(Duration.ofSeconds(3));
