@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Tracing off keeps the OpenTelemetry SDK out of the start-up and the request path: a router without
  * {@code --enable-trace} serves a traced caller's request without loading a single {@code io.opentelemetry} class
- * (they are on the class path). Each case runs {@link TracingOffProbe} in a fresh JVM with class-load logging.
+ * (they are on the class path). Each case runs {@link TracingProbe} in a fresh JVM with class-load logging.
  */
 class TracingClassLoadingIT {
     private static List<String> loadedClasses(String... routerFlags) throws IOException, InterruptedException {
@@ -22,7 +22,7 @@ class TracingClassLoadingIT {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xlog:class+load=info:stdout", "-Xshare:off",
                 "-cp", System.getProperty("java.class.path"),
-                TracingOffProbe.class.getName()));
+                TracingProbe.class.getName()));
         command.addAll(List.of(routerFlags));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -9,8 +9,8 @@ import dev.vllmrouter.testing.Fleet;
  * Run in a child JVM by {@link TracingClassLoadingIT}: a router (flags from the arguments) in front of one simulated
  * worker serves one chat request carrying a caller's traceparent, then everything stops. Prints the status.
  */
-public final class TracingOffProbe {
-    private TracingOffProbe() {
+public final class TracingProbe {
+    private TracingProbe() {
     }
 
     public static void main(String[] args) {
