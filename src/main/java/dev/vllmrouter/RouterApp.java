@@ -184,7 +184,7 @@ public final class RouterApp implements AutoCloseable {
         try {
             tracing = Tracing.create(config.tracing());
         } catch (IllegalArgumentException e) {
-            throw new ConfigException("--otlp-traces-endpoint: " + e.getMessage());
+            throw new ConfigException("tracing: " + e.getMessage());
         }
         admission = new AdmissionGate(config.admission().maxConcurrentRequests(), config.admission().queueSize(),
                 config.admission().queueTimeout(), ticker);

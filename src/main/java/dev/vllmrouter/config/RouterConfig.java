@@ -287,8 +287,8 @@ public record RouterConfig(
 
     private static TracingConfig tracing(RouterOptions o, SettingsSource settings) {
         try {
-            return TracingConfig.of(o.enableTrace, o.otlpTracesEndpoint, settings.otlpEndpointEnv(),
-                    o.otelSamplingRatio, o.otelExcludedPaths);
+            return TracingConfig.of(o.enableTrace, o.otlpTracesEndpoint, o.otelSamplingRatio, o.otelExcludedPaths,
+                    settings.otelEnv());
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
         }

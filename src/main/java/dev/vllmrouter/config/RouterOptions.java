@@ -276,17 +276,17 @@ public final class RouterOptions {
                     + "(default: x-request-id x-correlation-id x-trace-id request-id).")
     public List<String> requestIdHeaders = new ArrayList<>();
 
-    @Option(names = "--enable-trace", description = "OpenTelemetry tracing: spans exported over OTLP/HTTP (JSON), "
-            + "W3C traceparent continued to workers.")
+    @Option(names = "--enable-trace", description = "OpenTelemetry tracing: spans exported over OTLP (gRPC, or "
+            + "http/protobuf with OTEL_EXPORTER_OTLP_PROTOCOL), W3C traceparent continued to workers.")
     public boolean enableTrace;
 
-    @Option(names = "--otlp-traces-endpoint", description = "OTLP/HTTP collector, host:port or URL (else env "
-            + "OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4318).")
+    @Option(names = "--otlp-traces-endpoint", description = "OTLP collector, host:port or URL (else env "
+            + "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4317).")
     public String otlpTracesEndpoint;
 
-    @Option(names = "--otel-sampling-ratio", description = "Share of new traces sampled (0..1); a caller's "
-            + "sampled flag is followed.")
-    public double otelSamplingRatio = 1.0;
+    @Option(names = "--otel-sampling-ratio", description = "Share of new traces sampled (0..1, default 1.0, or "
+            + "env OTEL_TRACES_SAMPLER/_ARG when not given); a caller's sampled flag is followed.")
+    public Double otelSamplingRatio; // null: not given
 
     @Option(names = "--otel-excluded-paths", arity = "0..*", split = ",",
             description = "Paths never traced (default /health /health_generate /liveness /readiness).")

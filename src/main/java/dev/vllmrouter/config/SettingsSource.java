@@ -2,6 +2,7 @@ package dev.vllmrouter.config;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -71,8 +72,12 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
         s.envNames = envNames;
         s.serviceLinks = List.copyOf(new TreeSet<>(serviceLinks));
         s.validationUrlsEnv = environment.get(VALIDATION_URLS_ENV);
-        s.otlpEndpointEnv = environment.get("OTEL_EXPORTER_OTLP_ENDPOINT");
         s.openAiApiKeyEnv = environment.get("OPENAI_API_KEY");
+        environment.forEach((k, v) -> {
+            if (k.startsWith("OTEL_") || k.equals("HOSTNAME") || k.equals("HOST")) {
+                s.otelEnv.put(k, v);
+            }
+        });
         return s;
     }
 
@@ -80,7 +85,7 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
     public static final String VALIDATION_URLS_ENV = "API_KEY_VALIDATION_URLS";
 
     private String validationUrlsEnv;
-    private String otlpEndpointEnv;
+    private final Map<String, String> otelEnv = new HashMap<>();
     private Map<String, String> envNames = Map.of();
     private List<String> serviceLinks = List.of();
     private String openAiApiKeyEnv;
@@ -90,9 +95,9 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
         return openAiApiKeyEnv;
     }
 
-    /** The value of {@code OTEL_EXPORTER_OTLP_ENDPOINT}, or {@code null}. */
-    public String otlpEndpointEnv() {
-        return otlpEndpointEnv;
+    /** The OpenTelemetry variables ({@code OTEL_*}), and {@code HOSTNAME}/{@code HOST} for the trace resource. */
+    public Map<String, String> otelEnv() {
+        return Collections.unmodifiableMap(otelEnv);
     }
 
     /** The value of {@value #VALIDATION_URLS_ENV}, or {@code null}. */

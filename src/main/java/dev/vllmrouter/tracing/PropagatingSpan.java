@@ -9,9 +9,9 @@ final class PropagatingSpan implements RequestSpan, UpstreamSpan {
     private final String traceparent;
     private final String tracestate;
 
-    PropagatingSpan(TraceContext context) {
-        this.traceparent = context.traceparent();
-        this.tracestate = context.traceState();
+    PropagatingSpan(TraceHeaders headers) {
+        this.traceparent = headers.traceparent();
+        this.tracestate = headers.tracestate();
     }
 
     @Override

@@ -1,50 +1,39 @@
 package dev.vllmrouter.tracing;
 
-import java.lang.System.Logger.Level;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.Consumer;
 import java.util.function.Function;
-import java.util.function.LongSupplier;
-import java.util.random.RandomGenerator;
-
-import dev.vllmrouter.common.Ticker;
 
 /**
  * The router's tracer ({@code --enable-trace}): one SERVER span per request, continuing the caller's W3C trace
- * context or starting a new trace, one CLIENT span per upstream call, exported over OTLP/HTTP JSON in the background.
- * <p>Decisions made once per request in {@link #start}: an excluded path ({@code --otel-excluded-paths}, exact match)
- * or tracing off gives {@link RequestSpan#NOOP}, which costs nothing; otherwise the {@link Sampler} decides, and an
- * unsampled request still propagates its trace id with the sampled flag off ({@link PropagatingSpan}), so the
- * workers agree with the decision.
- * <p>Time (epoch nanoseconds) and ids are injected, so tests are deterministic. Thread-safe; {@link #close()} flushes
- * the queued spans (at most 5 s) and is meant for shutdown, after the server stopped taking requests.
+ * context or starting a new trace, one CLIENT span per upstream call, exported over OTLP in the background by the
+ * OpenTelemetry SDK ({@link OtelTracer}).
+ * <p>Decisions made once per request in {@link #start}: tracing off or an excluded path
+ * ({@code --otel-excluded-paths}, exact match) gives {@link RequestSpan#NOOP}, which costs a field read and nothing
+ * else; otherwise the SDK's sampler decides, and an unsampled request still propagates its trace id with the sampled
+ * flag off ({@link PropagatingSpan}), so the workers agree with the decision.
+ * <p>Start-up: this class names no OpenTelemetry type, and {@link OtelTracer} (which does) is loaded only by
+ * {@link #create} with tracing on, so a router that does not trace never loads, let alone starts, the SDK.
+ * Thread-safe; {@link #close()} flushes the queued spans (at most 5 s) and is meant for shutdown, after the server
+ * stopped taking requests.
  */
 public final class Tracing implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(Tracing.class.getName());
-    private static final Tracing DISABLED = new Tracing(TracingConfig.disabled(), () -> 0, () -> 1, span -> { }, null);
-    static final Duration EXPORT_TIMEOUT = Duration.ofSeconds(10);
-    static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
+    private static final Tracing DISABLED = new Tracing(Set.of(), null);
 
-    private final boolean enabled;
+    /** What tracing on does; {@link OtelTracer} with the SDK, something simpler in tests. */
+    interface Engine extends AutoCloseable {
+        /** A span for a traced path (tracing is on and the path not excluded). */
+        RequestSpan start(String route, String method, String path, Function<String, String> header);
+
+        @Override
+        void close();
+    }
+
     private final Set<String> excludedPaths;
-    private final Sampler sampler;
-    private final LongSupplier clock;
-    private final LongSupplier ids;
-    private final Consumer<SpanData> sink;
-    private final BatchSpanProcessor processor;
+    private final Engine engine;
 
-    Tracing(TracingConfig config, LongSupplier epochNanos, LongSupplier ids, Consumer<SpanData> sink,
-            BatchSpanProcessor processor) {
-        this.enabled = config.enabled();
-        this.excludedPaths = Set.copyOf(config.excludedPaths());
-        this.sampler = new Sampler(config.samplingRatio());
-        this.clock = epochNanos;
-        this.ids = ids;
-        this.sink = sink;
-        this.processor = processor;
+    private Tracing(Set<String> excludedPaths, Engine engine) {
+        this.excludedPaths = excludedPaths;
+        this.engine = engine;
     }
 
     /** Tracing off: always the same instance, whose spans are all {@link RequestSpan#NOOP}. */
@@ -52,36 +41,25 @@ public final class Tracing implements AutoCloseable {
         return DISABLED;
     }
 
-    /** Tracing as configured, with the system clock and thread-local randomness. */
-    public static Tracing create(TracingConfig config) {
-        return create(config, Tracing::epochNanosNow, ThreadLocalRandom.current());
-    }
-
     /**
-     * Tracing as configured, exporting to {@code config.endpoint()}.
+     * Tracing as configured: when enabled, an SDK tracer provider exporting to {@code config.export()}.
      *
-     * @param epochNanos the wall clock in nanoseconds since the epoch (span times)
-     * @param random     source of trace and span ids; {@link ThreadLocalRandom#current()} is used per calling thread
-     * @throws IllegalArgumentException when the endpoint is not {@code host:port} or an http(s) URL
+     * @throws IllegalArgumentException when the SDK refuses the export settings
      */
-    public static Tracing create(TracingConfig config, LongSupplier epochNanos, RandomGenerator random) {
+    public static Tracing create(TracingConfig config) {
         if (!config.enabled()) {
             return DISABLED;
         }
-        LongSupplier ids = random instanceof ThreadLocalRandom
-                ? () -> ThreadLocalRandom.current().nextLong() // its instance belongs to the thread that got it
-                : random::nextLong;
-        OtlpHttpExporter exporter = new OtlpHttpExporter(OtlpHttpExporter.tracesUri(config.endpoint()),
-                config.serviceName(), EXPORT_TIMEOUT);
-        BatchSpanProcessor processor = new BatchSpanProcessor(exporter, BatchSpanProcessor.DEFAULT_CAPACITY,
-                BatchSpanProcessor.DEFAULT_MAX_BATCH, BatchSpanProcessor.DEFAULT_INTERVAL, Ticker.system());
-        LOG.log(Level.INFO, "tracing: OTLP/HTTP JSON to {0}, sampling ratio {1} (parent-based), excluded paths {2}",
-                exporter.uri(), config.samplingRatio(), config.excludedPaths());
-        return new Tracing(config, epochNanos, ids, processor, processor);
+        return new Tracing(Set.copyOf(config.excludedPaths()), OtelTracer.create(config));
+    }
+
+    /** Tracing with the given engine (tests: an SDK with an in-memory exporter, a fixed clock and ids). */
+    static Tracing of(TracingConfig config, Engine engine) {
+        return new Tracing(Set.copyOf(config.excludedPaths()), engine);
     }
 
     public boolean enabled() {
-        return enabled;
+        return engine != null;
     }
 
     /**
@@ -94,36 +72,17 @@ public final class Tracing implements AutoCloseable {
      *               {@code traceparent} and {@code tracestate}, and only when the path is traced
      */
     public RequestSpan start(String route, String method, String path, Function<String, String> header) {
-        if (!enabled || excludedPaths.contains(path)) {
+        if (engine == null || excludedPaths.contains(path)) {
             return RequestSpan.NOOP;
         }
-        TraceContext parent = TraceContext.parse(header.apply(TraceContext.TRACEPARENT),
-                header.apply(TraceContext.TRACESTATE));
-        String traceId = parent != null ? parent.traceId() : TraceContext.newTraceId(ids);
-        boolean sampled = sampler.sample(parent, traceId);
-        TraceContext self = new TraceContext(traceId, TraceContext.newSpanId(ids), sampled,
-                parent != null ? parent.traceState() : null);
-        if (!sampled) {
-            return new PropagatingSpan(self);
-        }
-        return new ServerSpan(self, parent != null ? parent.spanId() : null, route, method, path, clock, ids, sink);
+        return engine.start(route, method, path, header);
     }
 
-    /** Spans lost because the export queue was full. */
-    public long droppedSpans() {
-        return processor == null ? 0 : processor.dropped();
-    }
-
-    /** Exports what is queued (waiting at most 5 s) and stops the export thread. */
+    /** Exports what is queued (waiting at most 5 s) and stops the exporter. */
     @Override
     public void close() {
-        if (processor != null) {
-            processor.close(CLOSE_TIMEOUT);
+        if (engine != null) {
+            engine.close();
         }
-    }
-
-    private static long epochNanosNow() {
-        Instant now = Instant.now();
-        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 }
