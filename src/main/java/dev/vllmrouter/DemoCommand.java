@@ -70,6 +70,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         options.workerUrls = new ArrayList<>(sims.stream().map(SimWorker::url).toList());
         RouterConfig config = RouterConfig.from(options, spec.commandLine().getParseResult(), settings);
+        RouterCommand.logAuth(config);
         RouterApp app = RouterApp.start(config);
         String url = app.url();
         System.out.println();

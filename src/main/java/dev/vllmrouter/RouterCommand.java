@@ -46,6 +46,7 @@ final class RouterCommand implements Callable<Integer> {
         logEnvironment(settings, spec);
         AcceptedFlags.warnings(options, spec.commandLine().getParseResult(), settings)
                 .forEach(w -> LOG.log(Level.WARNING, w));
+        logAuth(config);
         RouterServer.checkAddresses(config);
         if (config.workers().isEmpty() && !config.isPd() && config.kubernetes() == null) {
             LOG.log(Level.WARNING, "no --worker-urls given: add workers with POST /add_worker?url=... "
@@ -61,6 +62,14 @@ final class RouterCommand implements Callable<Integer> {
         RouterApp app = RouterApp.start(config);
         serveUntilStopped(app::shutdown);
         return 0;
+    }
+
+    /** Says which routes need which key, and warns about set-ups that look protected but are not. */
+    static void logAuth(RouterConfig config) {
+        for (dev.vllmrouter.auth.AuthSummary.Line line : dev.vllmrouter.auth.AuthSummary.of(config.auth(),
+                config.host())) {
+            LOG.log(line.warning() ? Level.WARNING : Level.INFO, "auth: " + line.text());
+        }
     }
 
     /** Says which {@code VLLM_ROUTER_*} variables were not taken as settings, and why. */

@@ -80,7 +80,8 @@ class RouterProcessIT {
             assertThat(get(port, "/readiness").statusCode()).isEqualTo(503);
             assertThat(router.output()).contains("ignoring Kubernetes service-link variables")
                     .contains("VLLM_ROUTER_PORT,")
-                    .contains("ignoring environment variable VLLM_ROUTER_POLICIY: no such setting");
+                    .contains("ignoring environment variable VLLM_ROUTER_POLICIY: no such setting")
+                    .contains("auth: authentication is off");
 
             router.terminate();
             assertThat(router.awaitExit()).as("SIGTERM: drained and exited 0, as vllm-router does").isZero();

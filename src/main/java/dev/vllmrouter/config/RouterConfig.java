@@ -218,18 +218,27 @@ public record RouterConfig(
                 Duration.ofSeconds(readSecs), o.prometheusHost.trim(), o.prometheusPort, o.apiKey, level, o.logDir,
                 Duration.ofSeconds(o.workerStartupTimeoutSecs), Duration.ofSeconds(o.workerStartupCheckInterval),
                 Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health, admission, retry,
-                breaker, Duration.ofSeconds(o.clientBodyTimeoutSecs), auth(o, settings), cors(o.corsAllowedOrigins),
+                breaker, Duration.ofSeconds(o.clientBodyTimeoutSecs), auth(o, parsed, settings), cors(o.corsAllowedOrigins),
                 logJson(o.logFormat), o.requestLog, tls(o.tlsCertPath, "--tls-cert-path", o.tlsKeyPath),
                 tls(o.tlsKeyPath, "--tls-key-path", o.tlsCertPath), tracing(o, settings),
                 kubernetes(o));
     }
 
-    private static AuthConfig auth(RouterOptions o, SettingsSource settings) {
+    private static AuthConfig auth(RouterOptions o, ParseResult parsed, SettingsSource settings) {
+        // a blank key would leave authentication off while it looks on: refuse it wherever it came from
+        String clientKeysFlag = "--client-api-keys";
+        OptionSpec clientKeysSpec = parsed.commandSpec().findOption(clientKeysFlag);
+        boolean clientKeysGiven = parsed.hasMatchedOption(clientKeysSpec)
+                || settings.supplied().contains(clientKeysSpec.longestName());
+        require(!clientKeysGiven || (!o.clientApiKeys.isEmpty() && o.clientApiKeys.stream().noneMatch(String::isBlank)),
+                clientKeysFlag + ": an empty key" + given(parsed, settings, clientKeysSpec)
+                        + " (it would leave client routes open; give real keys or leave the setting out)");
+        require(o.adminApiKey == null || !o.adminApiKey.isBlank(), "--admin-api-key: an empty key"
+                + given(parsed, settings, parsed.commandSpec().findOption("--admin-api-key"))
+                + " (it would leave the admin routes open; give a real key or leave the setting out)");
         Set<String> keys = new java.util.LinkedHashSet<>();
         for (String k : o.clientApiKeys) {
-            if (!k.isBlank()) {
-                keys.add(k.trim());
-            }
+            keys.add(k.trim());
         }
         if (o.clientApiKeysFile != null) {
             try {
@@ -257,9 +266,14 @@ public record RouterConfig(
             require(u.startsWith("http://") || u.startsWith("https://"),
                     "--api-key-validation-urls: '" + u + "' (expected an http:// or https:// URL)");
         }
-        String admin = o.adminApiKey == null || o.adminApiKey.isBlank() ? null : o.adminApiKey.trim();
+        String admin = o.adminApiKey == null ? null : o.adminApiKey.trim();
         require(o.apiKeyCacheTtlSecs >= 0, "--api-key-cache-ttl-secs: " + o.apiKeyCacheTtlSecs + " (expected >= 0)");
         return new AuthConfig(keys, admin, urls, Duration.ofSeconds(o.apiKeyCacheTtlSecs));
+    }
+
+    /** " (set in environment variable X)" or " (set in FILE)" when {@code option} did not come from the command line. */
+    private static String given(ParseResult parsed, SettingsSource settings, OptionSpec option) {
+        return parsed.hasMatchedOption(option) ? "" : " (set in " + settings.origin(option.longestName()) + ")";
     }
 
     /** {@code --service-discovery}: the pods to watch, or {@code null} when discovery is off. */

@@ -212,6 +212,29 @@ class RouterCliTest {
     }
 
     @Test
+    void blankKeysAreRefusedWhereverTheyComeFrom(@TempDir Path dir) throws Exception {
+        assertThatThrownBy(() -> RouterCli.parse(Map.of("VLLM_ROUTER_CLIENT_API_KEYS", "")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--client-api-keys: an empty key")
+                .hasMessageContaining("VLLM_ROUTER_CLIENT_API_KEYS");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--client-api-keys", ""))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--client-api-keys: an empty key");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--client-api-keys", "k1,,k2"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--client-api-keys: an empty key");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--admin-api-key", " "))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--admin-api-key: an empty key");
+        assertThatThrownBy(() -> RouterCli.parse(Map.of("VLLM_ROUTER_ADMIN_API_KEY", "")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--admin-api-key: an empty key");
+        Path file = dir.resolve("c.yaml");
+        Files.writeString(file, "client-api-keys: []\n");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--config", file.toString()))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--client-api-keys: an empty key");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--api-key", ""))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("--api-key");
+        assertThat(RouterCli.parse(NO_ENV, "--client-api-keys", "k1", "k2").auth().clientKeys())
+                .containsExactlyInAnyOrder("k1", "k2");
+    }
+
+    @Test
     void anUnknownFlagAfterAListFlagIsNamed() {
         assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--worker-urls", "http://a:8000", "--bogus-flag", "1"))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("Unknown option: '--bogus-flag'");
