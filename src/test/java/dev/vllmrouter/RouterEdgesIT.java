@@ -6,6 +6,7 @@ import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -19,6 +20,7 @@ import dev.vllmrouter.testing.Sse;
 import dev.vllmrouter.testing.Fleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** Router behaviour that needs its own fleet: limits, dead workers, DP ranks, worker keys, timeouts, admin API. */
 class RouterEdgesIT {
@@ -144,6 +146,37 @@ class RouterEdgesIT {
             assertThat(unknown.statusCode()).isEqualTo(404);
             assertThat(generation(fleet.worker(0))).as("the router knows the models: it answers itself").isEmpty();
             assertThat(fleet.post("/v1/chat/completions", CHAT).statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aClientCannotForgeRequestLogLines() throws Exception {
+        java.util.logging.Logger requests = java.util.logging.Logger.getLogger("dev.vllmrouter.requests");
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                lines.add(r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        requests.addHandler(capture);
+        try (Fleet fleet = Fleet.start(1, "--request-log")) {
+            String model = "demo\\n2026-12-07T00:00:00Z INFO forged line \\u001b[2J" + "x".repeat(100_000);
+            assertThat(fleet.post("/v1/chat/completions", "{\"model\":\"" + model + "\",\"messages\":[]}")
+                    .statusCode()).isEqualTo(404);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !lines.isEmpty());
+            assertThat(lines.get(0)).doesNotContain("\n").doesNotContain("\u001b").contains("model=\"demo\\n2026")
+                    .hasSizeLessThan(1_000);
+        } finally {
+            requests.removeHandler(capture);
         }
     }
 
