@@ -37,16 +37,6 @@ final class OpenAiService implements HttpService {
     private static final List<String> KNOWN_FALLBACK_ROUTES = List.of(
             "/v1/audio/transcriptions", "/v1/audio/translations", "/version", "/ping", "/load", "/metrics",
             "/reset_prefix_cache", "/v1/load_lora_adapter", "/v1/unload_lora_adapter", "/health_generate");
-    /**
-     * vLLM routes that change a worker's state (cache resets, adapters, sleep, profiling, RPC): they need the admin
-     * key when one is set, like the router's own {@code /flush_cache}, instead of being open to any client.
-     */
-    static final java.util.Set<String> WORKER_ADMIN_ROUTES = java.util.Set.of(
-            "/reset_prefix_cache", "/reset_mm_cache", "/v1/load_lora_adapter", "/v1/unload_lora_adapter", "/sleep",
-            "/wake_up", "/collective_rpc", "/start_profile", "/stop_profile", "/scale_elastic_ep");
-    /** Fallback paths that probes use: never need a key, like {@code /health}. */
-    static final java.util.Set<String> PUBLIC_FALLBACK_ROUTES = java.util.Set.of("/health_generate");
-
     private final RouterContext ctx;
     private final Endpoint endpoint;
     private final Endpoint workerAdmin;
@@ -85,8 +75,11 @@ final class OpenAiService implements HttpService {
             String route = KNOWN_FALLBACK_ROUTES.contains(path) ? path : "other";
             // decoded: the worker (uvicorn) decodes the path before routing, so /reset%5Fprefix%5Fcache is the same
             String decoded = req.path().path();
-            Endpoint e = WORKER_ADMIN_ROUTES.contains(decoded) ? workerAdmin
-                    : PUBLIC_FALLBACK_ROUTES.contains(path) ? publicFallback : endpoint;
+            Endpoint e = switch (WorkerRoutes.access(decoded)) {
+                case PUBLIC -> publicFallback;
+                case CLIENT -> endpoint;
+                case ADMIN -> workerAdmin;
+            };
             e.run(route, req, res, (r, sink, id) -> {
                 byte[] body = endpoint.readBody(r, sink);
                 ctx.forwarder().forward(proxyRequest(route, r, body, RequestFacts.NONE, id), sink);
