@@ -88,6 +88,39 @@ class SecurityIT {
     }
 
     @Test
+    void withoutAnAdminKeyABrowserCannotDriveTheAdminApi() throws Exception {
+        try (dev.vllmrouter.sim.SimWorker evil = dev.vllmrouter.sim.SimWorker.start(
+                dev.vllmrouter.sim.SimConfig.builder().build());
+             Fleet fleet = Fleet.start(1)) {
+            String add = "/add_worker?url=" + java.net.URLEncoder.encode(evil.url(), java.nio.charset.StandardCharsets.UTF_8);
+            // what a page on another site can send without a preflight: a simple POST with a form type
+            HttpResponse<String> forged = fleet.send(HttpRequest.newBuilder(URI.create(fleet.url(add)))
+                    .header("Origin", "http://evil.example")
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .POST(HttpRequest.BodyPublishers.noBody()).build());
+            assertThat(forged.statusCode()).isEqualTo(403);
+            assertThat(forged.body()).contains("PermissionDeniedError");
+            HttpResponse<String> rebound = fleet.send(HttpRequest.newBuilder(URI.create(fleet.url(
+                    "/remove_worker?url=" + fleet.worker(0).url())))
+                    .header("Sec-Fetch-Site", "same-origin") // DNS rebinding: the page looks same-origin
+                    .POST(HttpRequest.BodyPublishers.noBody()).build());
+            assertThat(rebound.statusCode()).isEqualTo(403);
+            assertThat(fleet.router().registry().snapshot().workers()).extracting(w -> w.baseUrl())
+                    .containsExactly(fleet.worker(0).url());
+            assertThat(fleet.get("/list_workers").statusCode()).as("reading is harmless").isEqualTo(200);
+            assertThat(fleet.send(HttpRequest.newBuilder(URI.create(fleet.url(add)))
+                    .POST(HttpRequest.BodyPublishers.noBody()).build()).statusCode())
+                    .as("a script (no Origin) still can").isEqualTo(200);
+        }
+        try (Fleet fleet = Fleet.start(1, "--admin-api-key", "adm")) {
+            assertThat(fleet.send(HttpRequest.newBuilder(URI.create(fleet.url("/flush_cache")))
+                    .header("Origin", "https://console.example").header("Authorization", "Bearer adm")
+                    .POST(HttpRequest.BodyPublishers.noBody()).build()).statusCode())
+                    .as("with an admin key a browser may call it: the key cannot be forged").isEqualTo(200);
+        }
+    }
+
+    @Test
     void validationServicesAreAskedOnceAndTheirAnswerCached() throws Exception {
         AtomicInteger calls = new AtomicInteger();
         HttpServer validator = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);

@@ -37,6 +37,25 @@ public final class Authenticator {
         this.clientAuth = config.clientAuth();
     }
 
+    /** Whether an admin key is set (else the admin routes take client keys, or none). */
+    public boolean adminKeySet() {
+        return adminKey != null;
+    }
+
+    /**
+     * Whether a request to an admin route with {@code method} may be one a web page forged cross-site: without an admin
+     * key, such a route has nothing a browser cannot send, so a state-changing request that a browser sent (it
+     * carries {@code Origin}, or {@code Sec-Fetch-Site} other than {@code none}) is refused; scripts, curl and
+     * orchestrators send neither. GET and HEAD change nothing.
+     */
+    public boolean forgeable(Access access, String method, String origin, String secFetchSite) {
+        if (access != Access.ADMIN || adminKey != null || method.equals("GET") || method.equals("HEAD")
+                || method.equals("OPTIONS")) {
+            return false;
+        }
+        return origin != null || (secFetchSite != null && !secFetchSite.equalsIgnoreCase("none"));
+    }
+
     /** Whether any route needs a key (else {@link #allows} is always true and need not be called). */
     public boolean enabled() {
         return clientAuth || adminKey != null;

@@ -60,6 +60,8 @@ final class Endpoint {
         this.requestLog = new RequestLogger(ctx.config().requestLog(), ctx.config().logJson());
     }
 
+    private static final io.helidon.http.HeaderName SEC_FETCH_SITE = HeaderNames.create("Sec-Fetch-Site");
+
     void run(String route, ServerRequest req, ServerResponse res, Body body) {
         long start = ticker.nanos();
         HelidonSink sink = new HelidonSink(res, ctx.connections());
@@ -77,6 +79,13 @@ final class Endpoint {
                 throw new RouterException(ErrorKind.UNAUTHORIZED, access == Authenticator.Access.ADMIN
                         ? "A valid admin API key is required: send 'Authorization: Bearer <key>'"
                         : "A valid API key is required: send 'Authorization: Bearer <key>'");
+            }
+            if (ctx.auth().forgeable(access, req.prologue().method().text(),
+                    req.headers().first(HeaderNames.ORIGIN).orElse(null),
+                    req.headers().first(SEC_FETCH_SITE).orElse(null))) {
+                throw new RouterException(ErrorKind.FORBIDDEN, "Admin requests from a browser are refused while no "
+                        + "--admin-api-key is set (a web page could forge them); send them without an Origin header, "
+                        + "or set --admin-api-key");
             }
             body.handle(req, sink, requestId);
         } catch (RouterException e) {
