@@ -75,6 +75,27 @@ class AdminCompatIT {
     }
 
     @Test
+    void anAbandonedAddWorkerStopsWaiting() throws Exception {
+        try (SimWorker sick = SimWorker.start(SimConfig.builder().build());
+             Fleet fleet = Fleet.start(1, "--worker-startup-check-interval", "1",
+                     "--worker-startup-timeout-secs", "600")) {
+            sick.faults().healthy(false);
+            try (java.net.Socket client = new java.net.Socket("127.0.0.1", fleet.router().port())) {
+                client.getOutputStream().write(("POST /add_worker?url=" + sick.url() + " HTTP/1.1\r\nHost: x\r\n"
+                        + "Content-Length: 0\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                client.getOutputStream().flush();
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+                        .until(() -> sick.log().requests().stream().anyMatch(r -> r.path().equals("/health")));
+            }
+            // the client is gone: the wait ends (it would go on for 600 s) and nothing is added
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() ->
+                    dev.vllmrouter.testing.Scrape.from(fleet.router().metricsPort())
+                            .value("vllm_router_http_requests_total{route=\"/add_worker\"}") == 1);
+            assertThat(fleet.router().registry().snapshot().workers()).hasSize(1);
+        }
+    }
+
+    @Test
     void workersListSpellsConnectionModeAsVllmRouter() throws Exception {
         try (Fleet fleet = Fleet.start(1)) {
             JsonNode w = JSON.readTree(fleet.get("/workers").body()).path("workers").get(0);

@@ -46,7 +46,7 @@ final class AdminService implements HttpService {
                     ? new AddResult(false, "In prefill/decode mode use POST /workers with \"worker_type\": "
                             + "\"prefill\" or \"decode\"")
                     : r.query().first("url").isEmpty() ? new AddResult(false, MISSING_URL)
-                    : add(r.query().first("url").get(), Role.REGULAR, -1);
+                    : add(r.query().first("url").get(), Role.REGULAR, -1, sink);
             Endpoint.text(sink, res, result.ok ? 200 : 400, result.message);
         }));
         rules.post("/remove_worker", (req, res) -> endpoint.run("/remove_worker", req, res, (r, sink, id) -> {
@@ -161,7 +161,7 @@ final class AdminService implements HttpService {
             result = role == null
                     ? new AddResult(false, "worker_type '" + type + "' does not fit this router (expected "
                             + (ctx.pd() != null ? "prefill or decode" : "regular") + ")")
-                    : add(url, role, node.path("bootstrap_port").asInt(-1));
+                    : add(url, role, node.path("bootstrap_port").asInt(-1), sink);
         }
         if (result.ok) {
             Endpoint.json(sink, res, 200, "{\"success\":true,\"message\":" + Json.quote(result.message)
@@ -175,7 +175,8 @@ final class AdminService implements HttpService {
     private record AddResult(boolean ok, String message) {
     }
 
-    private AddResult add(String raw, Role role, int bootstrapPort) {
+    /** Adds a worker once its {@code /health} answers; the wait ends early when the client hangs up. */
+    private AddResult add(String raw, Role role, int bootstrapPort, HelidonSink sink) {
         WorkerUrl url;
         try {
             url = WorkerUrl.parse(raw);
@@ -186,7 +187,25 @@ final class AdminService implements HttpService {
                 || (!url.isDataParallel() && w.baseUrl().equals(url.base())))) {
             return new AddResult(false, "Worker already exists: " + url.id());
         }
-        if (!ctx.workerWait().awaitHealthy(url.base())) {
+        boolean healthy;
+        Thread waiting = Thread.currentThread();
+        java.util.concurrent.atomic.AtomicBoolean left = new java.util.concurrent.atomic.AtomicBoolean();
+        // vllm-router waits up to --worker-startup-timeout-secs (600) whatever the client does: an abandoned
+        // /add_worker would keep probing for ten minutes
+        try (AutoCloseable watch = sink.onHangUp(() -> {
+            left.set(true);
+            waiting.interrupt();
+        })) {
+            healthy = ctx.workerWait().awaitHealthy(url.base());
+        } catch (Exception e) {
+            healthy = false;
+        } finally {
+            Thread.interrupted(); // a hang-up's interrupt must not reach the answer's write
+        }
+        if (left.get()) {
+            return new AddResult(false, "The client left while worker " + url.id() + " was awaited; not added");
+        }
+        if (!healthy) {
             return new AddResult(false, "Worker " + url.id() + " did not become healthy within "
                     + ctx.config().workerStartupTimeout().toSeconds() + "s");
         }
