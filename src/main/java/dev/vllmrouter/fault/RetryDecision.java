@@ -38,7 +38,9 @@ public record RetryDecision(Verdict verdict, Reason reason) {
 
     public enum Reason {
         RETRYABLE_STATUS, TRANSPORT_FAILURE,
-        BODY_STARTED, NOT_RETRYABLE_STATUS, READ_TIMEOUT, ATTEMPTS_EXHAUSTED, NO_UNTRIED_WORKER;
+        BODY_STARTED, NOT_RETRYABLE_STATUS, READ_TIMEOUT, ATTEMPTS_EXHAUSTED, NO_UNTRIED_WORKER,
+        /** A request with side effects may have reached the worker before its connection broke: not sent again. */
+        MAY_HAVE_REACHED;
 
         /** Lower-case name, a stable metric label. */
         public String label() {

@@ -31,7 +31,9 @@ import dev.vllmrouter.worker.Worker;
  *     without counting an attempt;
  * <li>the leg sends the request; the answer is the leg's as soon as its head has a status that is not retried
  *     ({@link Leg#read} may first read what the leg needs, e.g. a prefill's whole JSON answer);
- * <li>a connection failure, a connection lost before the head (or while {@link Leg#read} reads), or a retryable status
+ * <li>a connection failure, a request not written whole, a connection lost before the head (or while
+ *     {@link Leg#read} reads; not retried when the leg does not retry statuses: a request with side effects that may
+ *     have reached the worker is not sent twice), or a retryable status
  *     (408, 429, 500, 502, 503, 504, when {@link Leg#retryStatuses}) goes to {@link RetryDecision}: a retry waits
  *     vllm-router's backoff — for a status, {@code max(backoff, Retry-After)} with the hint capped
  *     ({@link Backoff#delay(int, Duration)}) — never past the deadline, then tries another worker; no retry left →
@@ -264,9 +266,14 @@ public final class AttemptLoop {
             }
             int status = failure == null ? up.status() : 0;
             Attempt next = attempt.next(worker);
-            RetryDecision verdict = RetryDecision.decide(new FailedAttempt(status,
-                    failure == null ? FailedAttempt.Transport.NONE : transport(failure), 0, attempt.number(),
-                    leg.untriedLeft(next)), retry);
+            RetryDecision verdict = failure != null && failure.kind() == UpstreamException.Kind.IO
+                    && !leg.retryStatuses()
+                    // a request with side effects that may have reached the worker is not sent again (RFC 9110
+                    // §9.2.2): only one that provably never did (no connection, not written whole) is
+                    ? new RetryDecision(RetryDecision.Verdict.GIVE_UP, RetryDecision.Reason.MAY_HAVE_REACHED)
+                    : RetryDecision.decide(new FailedAttempt(status,
+                            failure == null ? FailedAttempt.Transport.NONE : transport(failure), 0, attempt.number(),
+                            leg.untriedLeft(next)), retry);
             leg.outcome(worker, status);
             if (!verdict.retry()) {
                 countExhausted(route, leg.phase(), verdict);
@@ -324,6 +331,7 @@ public final class AttemptLoop {
         return switch (e.kind()) {
             case CONNECT -> FailedAttempt.Transport.CONNECT;
             case TIMEOUT -> FailedAttempt.Transport.READ_TIMEOUT;
+            case SEND -> FailedAttempt.Transport.SEND;
             case IO -> FailedAttempt.Transport.LOST;
         };
     }

@@ -7,6 +7,8 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
@@ -22,11 +24,14 @@ import javax.net.ssl.SSLSocketFactory;
  * read fail at once.
  * <p>Reads have no socket timeout: each publishes its deadline for the {@link ReadWatchdog}, which closes the
  * connection when a read overstays it; such a read then throws {@link SocketTimeoutException}.
+ * <p>The socket is a {@link SocketChannel}'s, so that {@link #stillClean()} can look without blocking whether the
+ * worker closed an idle connection or sent bytes nobody asked for, before it carries another request.
  */
 final class Connection {
     private static final int BUFFER = 16 * 1024;
 
     private final Origin origin;
+    private final SocketChannel channel;
     private final Socket socket;
     private final InputStream in;
     private final OutputStream out;
@@ -52,8 +57,9 @@ final class Connection {
 
     private static final Duration MAX_READ_TIMEOUT = Duration.ofDays(365);
 
-    private Connection(Origin origin, Socket socket, ReadWatchdog watchdog) throws IOException {
+    private Connection(Origin origin, SocketChannel channel, Socket socket, ReadWatchdog watchdog) throws IOException {
         this.origin = origin;
+        this.channel = channel;
         this.socket = socket;
         this.in = socket.getInputStream();
         this.out = socket.getOutputStream();
@@ -62,29 +68,36 @@ final class Connection {
     }
 
     static Connection open(Origin origin, Duration connectTimeout) throws IOException {
-        return open(origin, connectTimeout, ReadWatchdog.SHARED);
+        return open(origin, connectTimeout, ReadWatchdog.SHARED, null);
     }
 
     static Connection open(Origin origin, Duration connectTimeout, ReadWatchdog watchdog) throws IOException {
-        Socket socket = new Socket();
+        return open(origin, connectTimeout, watchdog, null);
+    }
+
+    /** @param tls the TLS socket factory for {@code https} workers, or {@code null} for the JVM's default */
+    static Connection open(Origin origin, Duration connectTimeout, ReadWatchdog watchdog, SSLSocketFactory tls)
+            throws IOException {
+        SocketChannel channel = SocketChannel.open();
+        Socket socket = channel.socket();
         try {
             socket.setTcpNoDelay(true);
             socket.setKeepAlive(true);
             socket.connect(new InetSocketAddress(origin.host(), origin.port()), (int) connectTimeout.toMillis());
             if (origin.tls()) {
-                SSLSocket ssl = (SSLSocket) ((SSLSocketFactory) SSLSocketFactory.getDefault())
-                        .createSocket(socket, origin.host(), origin.port(), true);
+                SSLSocketFactory factory = tls != null ? tls : (SSLSocketFactory) SSLSocketFactory.getDefault();
+                SSLSocket ssl = (SSLSocket) factory.createSocket(socket, origin.host(), origin.port(), true);
                 SSLParameters params = ssl.getSSLParameters();
                 params.setEndpointIdentificationAlgorithm("HTTPS");
                 ssl.setSSLParameters(params);
                 ssl.setSoTimeout((int) Math.max(1, connectTimeout.toMillis()));
                 ssl.startHandshake();
                 ssl.setSoTimeout(0); // from here on the watchdog times reads
-                return new Connection(origin, ssl, watchdog);
+                return new Connection(origin, channel, ssl, watchdog);
             }
-            return new Connection(origin, socket, watchdog);
+            return new Connection(origin, channel, socket, watchdog);
         } catch (IOException | RuntimeException e) {
-            socket.close();
+            channel.close();
             throw e;
         }
     }
@@ -318,6 +331,43 @@ final class Connection {
     /** The {@code i}-th unread buffered byte ({@code 0 <= i < buffered()}). */
     byte peek(int i) {
         return buf[pos + i];
+    }
+
+    /**
+     * Whether this idle connection can carry another request: nothing is buffered, and a read that does not wait
+     * finds neither the end of the stream (the worker closed it) nor bytes (anything the worker sent after its last
+     * response is not an answer to the next request, RFC 9112 §6.3). Proof, before a single byte is written, that a
+     * request sent on it reaches a worker that still reads this connection. A connection found unclean is spent:
+     * close it.
+     */
+    boolean stillClean() {
+        if (pos < limit) {
+            return false;
+        }
+        try {
+            if (socket != channel.socket() && socket.getInputStream().available() > 0) {
+                return false; // TLS: a record already decrypted
+            }
+            int n;
+            channel.configureBlocking(false);
+            try {
+                n = channel.read(ByteBuffer.wrap(buf, 0, 1));
+            } finally {
+                channel.configureBlocking(true);
+            }
+            return n == 0;
+        } catch (IOException | RuntimeException e) {
+            return false; // reset, closed by the watchdog, ...
+        }
+    }
+
+    /** Bytes that arrived on the socket and were not read yet (for tests; does not consume them). */
+    int waitingOnSocket() {
+        try {
+            return socket.getInputStream().available();
+        } catch (IOException e) {
+            return -1;
+        }
     }
 
     /** Whether unread bytes are buffered (a clean connection has none between responses). */

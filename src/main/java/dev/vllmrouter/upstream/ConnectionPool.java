@@ -15,6 +15,9 @@ import dev.vllmrouter.common.Ticker;
  * <p>{@link #evictIdle()}, run every second by the {@link ReadWatchdog}, closes idle connections that aged out even
  * when their origin sees no more traffic (a removed worker, a Kubernetes pod replaced by another): without it their
  * sockets would stay open, half-closed by the worker, for the life of the router.
+ * <p>A connection is handed out only after a read that does not wait found it neither closed by the worker nor
+ * holding bytes the worker sent after its last response ({@link Connection#stillClean()}): stray bytes are never
+ * read as the next request's answer, and a request is never written to a connection the worker already closed.
  */
 final class ConnectionPool {
     private static final class Idle {
@@ -33,7 +36,10 @@ final class ConnectionPool {
         this.maxIdlePerOrigin = maxIdlePerOrigin;
     }
 
-    /** A pooled connection to {@code origin} that is young enough, or {@code null}. */
+    /**
+     * A pooled connection to {@code origin} that is young enough and {@linkplain Connection#stillClean() still
+     * clean}, or {@code null}. The others are closed on the way.
+     */
     Connection take(Origin origin) {
         Idle pool = idle.get(origin);
         if (pool == null) {
@@ -43,7 +49,7 @@ final class ConnectionPool {
         Connection c;
         while ((c = pool.deque.pollFirst()) != null) {
             pool.count.decrementAndGet();
-            if (now - c.idleSince() < maxIdleNanos && !c.isClosed()) {
+            if (now - c.idleSince() < maxIdleNanos && c.stillClean()) {
                 return c;
             }
             c.close();
@@ -83,6 +89,12 @@ final class ConnectionPool {
                 }
             }
         }
+    }
+
+    /** The idle connections to {@code origin} now, most recently used first (for tests). */
+    java.util.List<Connection> idle(Origin origin) {
+        Idle pool = idle.get(origin);
+        return pool == null ? java.util.List.of() : java.util.List.copyOf(pool.deque);
     }
 
     /** Idle connections held now (for tests). */

@@ -8,28 +8,32 @@ import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
+import javax.net.ssl.SSLSocketFactory;
+
 import dev.vllmrouter.common.Ticker;
 
 /**
  * The HTTP/1.1 client to workers: blocking sockets on the caller's virtual thread, a keep-alive pool per worker,
  * and nothing between the router and the wire. The request target and headers are written exactly as given (one
- * write for head and small bodies), the response head is parsed from the connection's buffer, and the body is handed
- * out as it arrives. A general-purpose client (Helidon's WebClient was measured here) costs several times more CPU
- * per proxied request: per-request service chains, header re-validation, proxy look-ups, and a monitor thread
- * started every time a connection goes back to its pool.
- * <p>A request that fails on a pooled connection before the worker sent a single byte is sent again on a fresh
- * connection: the worker closed that idle connection (vLLM closes them after 5 s), so it never saw the request.
- * Nothing else is retried here.
+ * write for head and small bodies), the response head is parsed from the connection's buffer and checked strictly
+ * ({@link ResponseHead}), and the body is handed out as it arrives. A general-purpose client (Helidon's WebClient
+ * was measured here) costs several times more CPU per proxied request: per-request service chains, header
+ * re-validation, proxy look-ups, and a monitor thread started every time a connection goes back to its pool.
+ * <p>Resends (RFC 9110 §9.2.2): a pooled connection is used only after a read that does not wait found it still
+ * open and clean ({@link Connection#stillClean()}), so a request is never written to a connection the worker had
+ * already closed. A request is sent again, once and on a new connection, only when it provably never reached the
+ * worker whole (writing it failed), or when its method is idempotent and a reused connection broke before a single
+ * byte of the answer (the worker closed it at that very moment). A non-idempotent request that may have reached
+ * the worker is never resent here: the failure goes to the caller ({@link UpstreamException.Kind#IO}).
  */
 public final class UpstreamClient implements AutoCloseable {
     /** Idle connections are dropped before vLLM's 5 s keep-alive timeout closes them under us. */
     static final Duration MAX_IDLE = Duration.ofSeconds(4);
     private static final int MAX_IDLE_PER_WORKER = 1024;
-    private static final int MAX_HEAD_BYTES = 64 * 1024;
-    private static final int MAX_HEADERS = 256;
 
     private final Duration connectTimeout;
     private final Duration readTimeout;
+    private final SSLSocketFactory tls;
     private final ConnectionPool pool;
     private final Runnable evictIdle;
     private final ConcurrentHashMap<String, Origin> origins = new ConcurrentHashMap<>();
@@ -39,12 +43,20 @@ public final class UpstreamClient implements AutoCloseable {
      * @param readTimeout    default longest silence on a read (response head or body)
      */
     public UpstreamClient(Duration connectTimeout, Duration readTimeout) {
-        this(connectTimeout, readTimeout, Ticker.system());
+        this(connectTimeout, readTimeout, null);
     }
 
-    UpstreamClient(Duration connectTimeout, Duration readTimeout, Ticker ticker) {
+    /**
+     * @param tls TLS for {@code https} workers ({@link WorkerTls}), or {@code null} for the JVM's default trust
+     */
+    public UpstreamClient(Duration connectTimeout, Duration readTimeout, SSLSocketFactory tls) {
+        this(connectTimeout, readTimeout, tls, Ticker.system());
+    }
+
+    UpstreamClient(Duration connectTimeout, Duration readTimeout, SSLSocketFactory tls, Ticker ticker) {
         this.connectTimeout = connectTimeout;
         this.readTimeout = readTimeout;
+        this.tls = tls;
         this.pool = new ConnectionPool(ticker, MAX_IDLE.toNanos(), MAX_IDLE_PER_WORKER);
         this.evictIdle = pool::evictIdle;
         ReadWatchdog.SHARED.housekeeping(evictIdle);
@@ -77,12 +89,13 @@ public final class UpstreamClient implements AutoCloseable {
         Origin origin = origins.computeIfAbsent(baseUrl, Origin::parse);
         byte[] head = head(method, origin, rawTarget, headers, body);
         Duration timeout = readTimeout == null ? this.readTimeout : readTimeout;
+        boolean resent = false;
         while (true) {
-            Connection c = pool.take(origin);
+            Connection c = resent ? null : pool.take(origin);
             boolean pooled = c != null;
             if (c == null) {
                 try {
-                    c = Connection.open(origin, connectTimeout);
+                    c = Connection.open(origin, connectTimeout, ReadWatchdog.SHARED, tls);
                 } catch (IOException e) {
                     throw new UpstreamException(UpstreamException.Kind.CONNECT,
                             "cannot connect to " + worker + ": " + e, e);
@@ -91,92 +104,63 @@ public final class UpstreamClient implements AutoCloseable {
             if (cancellation != null) {
                 cancellation.bind(c::close);
             }
+            boolean written = false;
             try {
                 c.send(head, body, timeout);
-                return readResponse(c, method);
+                written = true;
+                ResponseHead response = ResponseHead.read(c, method);
+                return response(c, response);
             } catch (IOException | RuntimeException e) {
                 c.close();
                 if (cancellation != null && cancellation.cancelled()) {
                     throw new UpstreamException(UpstreamException.Kind.IO, "cancelled: the client left", e);
                 }
-                if (pooled && c.received() == 0 && !(e instanceof SocketTimeoutException)) {
-                    continue; // stale keep-alive connection: the worker never saw this request
+                boolean timedOut = e instanceof SocketTimeoutException;
+                if (!resent && pooled && !timedOut
+                        && (!written || (c.received() == 0 && idempotent(method)))) {
+                    resent = true; // the worker never had this request whole, or may safely get it twice
+                    continue;
+                }
+                if (!written && !timedOut) {
+                    throw new UpstreamException(UpstreamException.Kind.SEND, "connection to " + worker
+                            + " broke while the request was sent: " + e, e);
                 }
                 throw UpstreamException.classify(worker, e);
             }
         }
     }
 
-    private UpstreamResponse readResponse(Connection c, String method) throws IOException {
-        int status;
-        WireHeaders headers;
-        String version;
-        do {
-            String statusLine = c.readLine(8192);
-            if (!statusLine.startsWith("HTTP/1.") || statusLine.length() < 12 || statusLine.charAt(8) != ' ') {
-                throw new IOException("malformed status line from worker: '" + abbreviate(statusLine) + "'");
-            }
-            version = statusLine.substring(0, 8);
-            try {
-                status = Integer.parseInt(statusLine.substring(9, 12));
-            } catch (NumberFormatException e) {
-                throw new IOException("malformed status line from worker: '" + abbreviate(statusLine) + "'");
-            }
-            headers = readHeaders(c);
-        } while (status >= 100 && status < 200 && status != 101);
+    /** Bytes that arrived on idle connections to {@code baseUrl} and were not read (for tests). */
+    int waitingOnIdle(String baseUrl) {
+        return pool.idle(Origin.parse(baseUrl)).stream().mapToInt(Connection::waitingOnSocket).sum();
+    }
 
-        boolean keepAlive = version.equals("HTTP/1.0")
-                ? headers.hasToken("Connection", "keep-alive")
-                : !headers.hasToken("Connection", "close");
-        String te = headers.first("Transfer-Encoding");
-        String cl = headers.first("Content-Length");
-        boolean noBody = method.equals("HEAD") || status == 204 || status == 304;
-        UpstreamResponse response;
+    /** Idle connections to {@code baseUrl} that still look usable: not closed by the worker (for tests). */
+    long idleStillClean(String baseUrl) {
+        return pool.idle(Origin.parse(baseUrl)).stream().filter(Connection::stillClean).count();
+    }
+
+    /** RFC 9110 §9.2.2. */
+    static boolean idempotent(String method) {
+        return switch (method) {
+            case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE" -> true;
+            default -> false;
+        };
+    }
+
+    private UpstreamResponse response(Connection c, ResponseHead head) {
+        UpstreamResponse response = new UpstreamResponse(head.status(), head.headers(), c, pool, head.keepAlive(),
+                head.length());
         InputStream body;
-        if (noBody) {
-            response = new UpstreamResponse(status, headers, c, pool, keepAlive);
-            body = BodyStreams.empty(response::bodyComplete);
-        } else if (te != null && te.toLowerCase(java.util.Locale.ROOT).trim().endsWith("chunked")) {
-            response = new UpstreamResponse(status, headers, c, pool, keepAlive);
+        if (head.length() == ResponseHead.CHUNKED) {
             body = BodyStreams.chunked(c, response::bodyComplete);
-        } else if (te == null && cl != null) {
-            long length;
-            try {
-                length = Long.parseLong(cl.trim());
-            } catch (NumberFormatException e) {
-                throw new IOException("malformed Content-Length from worker: '" + cl + "'");
-            }
-            if (length < 0) {
-                throw new IOException("negative Content-Length from worker");
-            }
-            response = new UpstreamResponse(status, headers, c, pool, keepAlive);
-            body = BodyStreams.fixed(c, length, response::bodyComplete);
-        } else {
-            response = new UpstreamResponse(status, headers, c, pool, false);
+        } else if (head.length() == ResponseHead.UNTIL_CLOSE) {
             body = BodyStreams.untilClose(c);
+        } else {
+            body = BodyStreams.fixed(c, head.length(), response::bodyComplete);
         }
         response.body(body);
         return response;
-    }
-
-    private static WireHeaders readHeaders(Connection c) throws IOException {
-        WireHeaders headers = new WireHeaders();
-        int bytes = 0;
-        while (true) {
-            String line = c.readLine(MAX_HEAD_BYTES);
-            if (line.isEmpty()) {
-                return headers;
-            }
-            bytes += line.length() + 2;
-            if (bytes > MAX_HEAD_BYTES || headers.size() >= MAX_HEADERS) {
-                throw new IOException("response head from worker exceeds " + MAX_HEAD_BYTES + " bytes");
-            }
-            int colon = line.indexOf(':');
-            if (colon <= 0) {
-                throw new IOException("malformed header line from worker: '" + abbreviate(line) + "'");
-            }
-            headers.add(line.substring(0, colon).trim(), line.substring(colon + 1).trim());
-        }
     }
 
     private static byte[] head(String method, Origin origin, String rawTarget, Consumer<HeaderSink> headers,
@@ -188,7 +172,7 @@ public final class UpstreamClient implements AutoCloseable {
             sb.append(name).append(": ");
             for (int i = 0; i < value.length(); i++) {
                 char ch = value.charAt(i);
-                sb.append(ch == '\r' || ch == '\n' ? ' ' : ch); // never let a value end the head early
+                sb.append(ch == '\r' || ch == '\n' || ch == 0 ? ' ' : ch); // never let a value end the head early
             }
             sb.append("\r\n");
         });
@@ -197,10 +181,6 @@ public final class UpstreamClient implements AutoCloseable {
         }
         sb.append("\r\n");
         return sb.toString().getBytes(StandardCharsets.ISO_8859_1);
-    }
-
-    private static String abbreviate(String s) {
-        return s.length() <= 80 ? s : s.substring(0, 80) + "...";
     }
 
     @Override

@@ -9,11 +9,12 @@ import java.net.UnknownHostException;
 /**
  * A failure talking to a worker, classified by what it means for the request: {@link Kind#CONNECT} (nothing reached
  * the worker: safe to try another), {@link Kind#TIMEOUT} (the worker went silent; it may still be generating) or
- * {@link Kind#IO} (the connection broke). Helidon wraps I/O errors in {@code UncheckedIOException}; the cause chain is
+ * {@link Kind#SEND} (the connection broke while the request was written: the worker never had all of it) or
+ * {@link Kind#IO} (the connection broke after the request was sent, or the answer was malformed). Helidon wraps I/O errors in {@code UncheckedIOException}; the cause chain is
  * inspected here once so the rest of the router matches on {@link #kind()}.
  */
 public final class UpstreamException extends RuntimeException {
-    public enum Kind { CONNECT, TIMEOUT, IO }
+    public enum Kind { CONNECT, TIMEOUT, SEND, IO }
 
     private final Kind kind;
 

@@ -20,11 +20,14 @@ public final class UpstreamResponse implements AutoCloseable {
     private final Connection connection;
     private final ConnectionPool pool;
     private final boolean keepAlive;
+    private final long length;
     private final AtomicInteger state = new AtomicInteger(OPEN);
     private InputStream body;
 
-    UpstreamResponse(int status, WireHeaders headers, Connection connection, ConnectionPool pool, boolean keepAlive) {
+    UpstreamResponse(int status, WireHeaders headers, Connection connection, ConnectionPool pool, boolean keepAlive,
+                     long length) {
         this.status = status;
+        this.length = length;
         this.headers = headers;
         this.connection = connection;
         this.pool = pool;
@@ -45,6 +48,15 @@ public final class UpstreamResponse implements AutoCloseable {
 
     public InputStream body() {
         return body;
+    }
+
+    /**
+     * The body's length as its framing says: 0 when there is none (an answer to HEAD, a 204 or a 304, whatever its
+     * Content-Length says), the byte count of a Content-Length body, or -1 when it is not known ahead (chunked, or
+     * until the connection closes).
+     */
+    public long bodyLength() {
+        return length < 0 ? -1 : length;
     }
 
     /**

@@ -21,6 +21,11 @@ public final class WireHeaders {
         size++;
     }
 
+    /** Replaces the value of the {@code i}-th field (an obsolete line folding continued it). */
+    void value(int i, String value) {
+        values[i] = value;
+    }
+
     public int size() {
         return size;
     }
@@ -41,6 +46,17 @@ public final class WireHeaders {
             }
         }
         return null;
+    }
+
+    /** Every value of {@code name} joined with {@code ", "} in order (RFC 9110 §5.3), or {@code null}. */
+    public String joined(String name) {
+        String joined = null;
+        for (int i = 0; i < size; i++) {
+            if (names[i].equalsIgnoreCase(name)) {
+                joined = joined == null ? values[i] : joined + ", " + values[i];
+            }
+        }
+        return joined;
     }
 
     /** Whether any value of {@code name} contains {@code token} as a comma-separated element (case-insensitive). */

@@ -290,6 +290,9 @@ class UpstreamClientTest {
             try (UpstreamResponse r = client.send("w", "POST", base, "/", h -> { }, new byte[] {1}, null)) {
                 assertThat(readAll(r)).isEqualTo("ok");
             }
+            // the worker's FIN arrives asynchronously: what is checked is a request sent after it did
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                    .until(() -> client.idleStillClean(base) == 0);
         }
         assertThat(conns.get()).isEqualTo(3);
     }
