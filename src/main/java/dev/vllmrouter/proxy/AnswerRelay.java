@@ -1,11 +1,12 @@
 package dev.vllmrouter.proxy;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.UnaryOperator;
 
 import dev.vllmrouter.common.Ticker;
@@ -30,16 +31,27 @@ import dev.vllmrouter.worker.Worker;
 public final class AnswerRelay {
     private static final System.Logger LOG = System.getLogger(AnswerRelay.class.getName());
     static final int BUFFER_LIMIT = 32 * 1024 * 1024;
+    /** Bodies up to this size go out in one write; larger ones in pieces, so the web server makes no whole copy. */
+    static final int SEND_WHOLE_LIMIT = 64 * 1024;
+    private static final int STREAM_PIECE = 16 * 1024;
+    private static final byte[] EMPTY = new byte[0];
 
     private final Ticker ticker;
     private final RouterMetrics metrics;
     private final boolean pd;
+    private final BufferBudget budget;
 
     /** @param pd whether this relay passes on decode answers of prefill/decode disaggregation (for metrics) */
     public AnswerRelay(Ticker ticker, RouterMetrics metrics, boolean pd) {
+        this(ticker, metrics, pd, BufferBudget.forHeap());
+    }
+
+    /** @param budget the bytes all buffered answers may hold together (shared by every relay of the router) */
+    public AnswerRelay(Ticker ticker, RouterMetrics metrics, boolean pd, BufferBudget budget) {
         this.ticker = ticker;
         this.metrics = metrics;
         this.pd = pd;
+        this.budget = budget;
     }
 
     /**
@@ -66,7 +78,7 @@ public final class AnswerRelay {
                       UnaryOperator<byte[]> eventRewrite) {
         try (lease; up) {
             int status = up.status();
-            if (isEventStream(up)) {
+            if (isEventStream(up) && up.bodyLength() != 0) {
                 // a stream may run for many minutes: only a watchdog bounds its total time
                 up.deadline(ticker, deadline);
                 relayStream(req, sink, worker, lease, up, status, sentAt, status / 100 == 2 ? eventRewrite : null);
@@ -80,58 +92,107 @@ public final class AnswerRelay {
 
     private void relayBody(ProxyRequest req, ClientSink sink, Worker worker, Lease lease, UpstreamResponse up,
                            int status, UnaryOperator<byte[]> bodyRewrite) {
-        InputStream in = up.body();
-        byte[] body;
-        boolean complete;
+        Held held = new Held(budget);
         try {
-            long length = contentLength(up);
-            if (length >= 0 && length <= BUFFER_LIMIT) {
-                body = in.readNBytes((int) length);
-                if (body.length < length) {
-                    throw new IOException("worker sent " + body.length + " of " + length + " body bytes");
-                }
-                complete = true;
-            } else {
-                ByteArrayOutputStream head = new ByteArrayOutputStream();
-                complete = readUpTo(in, head, BUFFER_LIMIT);
-                body = head.toByteArray();
+            try {
+                held.read(up.body(), up.bodyLength());
+            } catch (IOException | RuntimeException e) {
+                lease.failed();
+                throw failedMidAnswer(worker, e, false);
             }
-        } catch (IOException | RuntimeException e) {
-            lease.failed();
-            throw failedMidAnswer(worker, e, false);
-        }
-        sink.status(status);
-        HeaderRules.toClient(up.headers(), sink);
-        if (complete) {
-            lease.status(status);
-            lease.close(); // the worker is done with this request; a slow client must not count as its load
-            sink.send(bodyRewrite != null && status / 100 == 2 ? bodyRewrite.apply(body) : body);
-            return;
-        }
-        // a very large body of unknown length: pass the rest through as it comes
-        OutputStream out = sink.stream();
-        try {
-            out.write(body);
-            in.transferTo(out);
-            out.flush();
-            lease.status(status);
-        } catch (IOException | RuntimeException e) {
-            LOG.log(Level.WARNING, "request {0}: large answer from {1} cut: {2}", req.requestId(), worker.id(),
-                    e.toString());
-            up.close();
+            sink.status(status);
+            HeaderRules.toClient(up.headers(), sink);
+            if (held.complete) {
+                lease.status(status);
+                lease.close(); // the worker is done with this request; a slow client must not count as its load
+                sendWhole(req, sink, up, status, held, bodyRewrite);
+                return;
+            }
+            streamThrough(req, sink, worker, lease, up, status, held);
+        } finally {
+            held.release();
         }
     }
 
-    private static long contentLength(UpstreamResponse up) {
-        String cl = up.headers().first("Content-Length");
-        if (cl == null || up.headers().first("Transfer-Encoding") != null) {
-            return -1;
+    /** Sends a body read whole: small ones in one write, larger ones in pieces under their Content-Length. */
+    private static void sendWhole(ProxyRequest req, ClientSink sink, UpstreamResponse up, int status, Held held,
+                                  UnaryOperator<byte[]> bodyRewrite) {
+        if (up.bodyLength() == 0) {
+            String length = up.headers().first("Content-Length");
+            if (length != null && req.method().text().equals("HEAD") && status / 100 == 2) {
+                // a HEAD answer carries the length a GET would have had (RFC 9110 §8.6), and no body
+                sink.header("Content-Length", length.trim());
+            }
+            sink.send(EMPTY);
+            return;
+        }
+        if (bodyRewrite != null && status / 100 == 2) {
+            sink.send(bodyRewrite.apply(held.join()));
+        } else if (held.size <= SEND_WHOLE_LIMIT) {
+            sink.send(held.join());
+        } else {
+            // no second whole copy (the web server copies what send() gets): the pieces go out as they are
+            sink.header("Content-Length", Long.toString(held.size));
+            OutputStream out = sink.stream();
+            try {
+                held.writeTo(out);
+                out.flush();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /**
+     * Passes a body on as it comes, after what was already read: a very large one, or one that did not fit in the
+     * {@link BufferBudget}. A client that leaves ends it without an outcome for the worker; a worker that breaks off
+     * counts as its failure, and the client's connection is then {@linkplain ClientSink#abort() aborted}, so the cut
+     * cannot pass for a complete answer.
+     */
+    private void streamThrough(ProxyRequest req, ClientSink sink, Worker worker, Lease lease, UpstreamResponse up,
+                               int status, Held held) {
+        if (up.bodyLength() > 0) {
+            sink.header("Content-Length", Long.toString(up.bodyLength()));
+        }
+        InputStream in = up.body();
+        OutputStream out;
+        try {
+            out = sink.stream();
+            held.writeTo(out);
+        } catch (IOException | UncheckedIOException e) {
+            return; // the client left; closing `up` ends the worker's side
+        }
+        held.release();
+        byte[] buf = new byte[STREAM_PIECE];
+        while (true) {
+            int n;
+            try {
+                n = in.read(buf);
+            } catch (IOException | RuntimeException e) {
+                lease.failed();
+                LOG.log(Level.WARNING, "request {0}: answer from {1} cut mid-body: {2}", req.requestId(), worker.id(),
+                        e.toString());
+                up.close();
+                sink.abort();
+                return;
+            }
+            if (n < 0) {
+                break;
+            }
+            try {
+                out.write(buf, 0, n);
+            } catch (IOException | UncheckedIOException e) {
+                LOG.log(Level.DEBUG, "request {0}: client left during a large answer from {1}", req.requestId(),
+                        worker.id());
+                return;
+            }
         }
         try {
-            return Long.parseLong(cl.trim());
-        } catch (NumberFormatException e) {
-            return -1;
+            out.flush();
+        } catch (IOException | UncheckedIOException e) {
+            return; // the client left at the very end: no outcome either way
         }
+        lease.status(status);
     }
 
     private void relayStream(ProxyRequest req, ClientSink sink, Worker worker, Lease lease, UpstreamResponse up,
@@ -194,21 +255,103 @@ public final class AnswerRelay {
                 + u.getMessage(), u);
     }
 
-    /** Reads {@code in} into {@code out} until EOF (true) or until {@code limit} bytes were read (false). */
-    private static boolean readUpTo(InputStream in, ByteArrayOutputStream out, int limit) throws IOException {
-        byte[] buf = new byte[8192];
-        while (out.size() < limit) {
-            int n = in.read(buf, 0, Math.min(buf.length, limit - out.size()));
-            if (n < 0) {
-                return true;
-            }
-            out.write(buf, 0, n);
-        }
-        return false;
-    }
-
     private static boolean isEventStream(UpstreamResponse up) {
         String type = up.headers().first("Content-Type");
         return type != null && type.regionMatches(true, 0, "text/event-stream", 0, 17);
+    }
+
+    /**
+     * The part of one body held in memory, in pieces whose bytes are all reserved in the {@link BufferBudget}:
+     * one array of the exact length when the length is known, else pieces growing from 8 KiB to 1 MiB. Reading stops
+     * at the end of the body ({@link #complete}), at {@value #BUFFER_LIMIT} bytes, or when the budget refuses more
+     * (then the rest is streamed through).
+     */
+    private static final class Held {
+        private final BufferBudget budget;
+        private final List<byte[]> pieces = new ArrayList<>();
+        private long reserved;
+        long size;
+        boolean complete;
+
+        Held(BufferBudget budget) {
+            this.budget = budget;
+        }
+
+        void read(InputStream in, long length) throws IOException {
+            if (length == 0) {
+                complete = true;
+                return;
+            }
+            if (length > 0) {
+                if (length <= BUFFER_LIMIT && reserve(length)) {
+                    byte[] body = new byte[(int) length];
+                    int n = in.readNBytes(body, 0, body.length);
+                    if (n < length) {
+                        throw new IOException("worker sent " + n + " of " + length + " body bytes");
+                    }
+                    pieces.add(body);
+                    size = length;
+                    complete = true;
+                }
+                return; // else: streamed through
+            }
+            int piece = 8 * 1024;
+            while (size < BUFFER_LIMIT) {
+                int want = (int) Math.min(piece, BUFFER_LIMIT - size);
+                if (!reserve(want)) {
+                    return;
+                }
+                byte[] b = new byte[want];
+                int n = in.readNBytes(b, 0, want);
+                pieces.add(b);
+                size += n;
+                if (n < want) {
+                    complete = true; // readNBytes stops short only at the end of the body
+                    return;
+                }
+                piece = Math.min(piece * 2, 1024 * 1024);
+            }
+        }
+
+        private boolean reserve(long bytes) {
+            if (budget.tryReserve(bytes)) {
+                reserved += bytes;
+                return true;
+            }
+            return false;
+        }
+
+        /** The body as one array (no copy when it is one full piece). */
+        byte[] join() {
+            if (pieces.size() == 1 && pieces.get(0).length == size) {
+                return pieces.get(0);
+            }
+            byte[] all = new byte[(int) size];
+            int at = 0;
+            for (byte[] p : pieces) {
+                int n = (int) Math.min(p.length, size - at);
+                System.arraycopy(p, 0, all, at, n);
+                at += n;
+            }
+            return all;
+        }
+
+        void writeTo(OutputStream out) throws IOException {
+            long left = size;
+            for (byte[] p : pieces) {
+                int n = (int) Math.min(p.length, left);
+                out.write(p, 0, n);
+                left -= n;
+            }
+        }
+
+        /** Gives the reserved bytes back (once; the pieces are dropped). */
+        void release() {
+            pieces.clear();
+            if (reserved > 0) {
+                budget.release(reserved);
+                reserved = 0;
+            }
+        }
     }
 }

@@ -24,6 +24,22 @@ public interface ClientSink {
      */
     OutputStream stream();
 
+    /**
+     * Ends the client's connection at once, without a proper end of the answer (no terminating chunk, fewer bytes
+     * than its Content-Length), so that a body the worker cut short cannot pass for a complete one. Never returns:
+     * throws an unchecked exception that the server turns into closing the connection.
+     */
+    default void abort() {
+        throw new AnswerAborted();
+    }
+
+    /** Thrown by {@link #abort()}: the answer was cut and its connection must close without a proper end. */
+    final class AnswerAborted extends RuntimeException {
+        public AnswerAborted() {
+            super("answer cut short: the client connection is closed without a proper end", null, false, false);
+        }
+    }
+
     /** Whether status and headers have gone out (after which only the body can still change). */
     boolean committed();
 

@@ -12,6 +12,7 @@ import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
@@ -72,6 +73,7 @@ final class Endpoint {
         span.requestId(requestId.value());
         sink.span(span);
         ctx.drain().enter();
+        CloseConnectionException aborted = null;
         try {
             if (ctx.auth().enabled() && !ctx.auth().allows(access,
                     req.headers().first(HeaderNames.AUTHORIZATION).orElse(null))) {
@@ -90,6 +92,8 @@ final class Endpoint {
             body.handle(req, sink, requestId);
         } catch (RouterException e) {
             fail(sink, res, e, requestId);
+        } catch (CloseConnectionException e) {
+            aborted = e; // HelidonSink.abort(): the worker cut the answer; rethrown below so Helidon closes
         } catch (RuntimeException e) {
             if (sink.committed()) {
                 // the answer was going out: almost always the client hung up; nothing left to tell it
@@ -112,6 +116,9 @@ final class Endpoint {
                     end);
             span.end(status);
             ctx.drain().exit();
+        }
+        if (aborted != null) {
+            throw aborted;
         }
     }
 

@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.ServerResponse;
 
 import dev.vllmrouter.proxy.ClientSink;
@@ -19,6 +20,7 @@ final class HelidonSink implements ClientSink {
     private int status = 200;
     private OutputStream stream;
     private boolean committed;
+    private boolean aborted;
     private String errorType;
     private boolean pd;
     private StringBuilder workers;
@@ -64,6 +66,13 @@ final class HelidonSink implements ClientSink {
         }
         stream = res.outputStream();
         return stream;
+    }
+
+    /** The answer was cut: Helidon closes the connection, writing no end of the body (see {@link Endpoint}). */
+    @Override
+    public void abort() {
+        aborted = true;
+        throw new CloseConnectionException("answer cut short by the worker: closing the client connection");
     }
 
     @Override
@@ -152,7 +161,7 @@ final class HelidonSink implements ClientSink {
 
     /** Ends a streamed response; a client that left meanwhile is not an error. */
     void finish() {
-        if (stream != null) {
+        if (stream != null && !aborted) { // an aborted answer must not get its proper end
             try {
                 stream.close();
             } catch (Exception ignored) {
