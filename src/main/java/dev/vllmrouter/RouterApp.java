@@ -121,7 +121,8 @@ public final class RouterApp implements AutoCloseable {
         // every instance its own state: vllm-router shares one instance between the stages by accident
         Policy policy = policy(config.policy(), random);
         PolicyRuntime policyRuntime = new PolicyRuntime(policy, registry::snapshot);
-        client = new UpstreamClient(config.connectTimeout(), config.readTimeout());
+        client = new UpstreamClient(config.connectTimeout(), config.readTimeout(),
+                WorkerTls.socketFactory(config.workerTls()));
         // a client's key for the router is not a key for the workers: --api-key is
         // PD workers: --api-key, else OPENAI_API_KEY (as vllm-router's PD legs)
         HeaderRules headerRules = new HeaderRules(pd != null ? pd.workerApiKey() : config.apiKey(),
@@ -263,7 +264,8 @@ public final class RouterApp implements AutoCloseable {
         if (bases.isEmpty()) {
             return true;
         }
-        try (UpstreamClient probeClient = new UpstreamClient(Duration.ofSeconds(2), Duration.ofSeconds(2))) {
+        try (UpstreamClient probeClient = new UpstreamClient(Duration.ofSeconds(2), Duration.ofSeconds(2),
+                WorkerTls.socketFactory(config.workerTls()))) {
             WorkerWait wait = new WorkerWait(new HealthProbe(probeClient, "/health", Duration.ofSeconds(2)),
                     Ticker.system(), d -> Thread.sleep(d), config.workerStartupCheckInterval(),
                     config.workerStartupTimeout());

@@ -56,6 +56,7 @@ public record RouterConfig(
         boolean requestLog,
         Path tlsCertPath,
         Path tlsKeyPath,
+        WorkerTlsConfig workerTls,
         TracingConfig tracing,
         KubernetesDiscoveryConfig kubernetes) {
 
@@ -220,7 +221,7 @@ public record RouterConfig(
                 Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health, admission, retry,
                 breaker, Duration.ofSeconds(o.clientBodyTimeoutSecs), auth(o, parsed, settings), cors(o.corsAllowedOrigins),
                 logJson(o.logFormat), o.requestLog, tls(o.tlsCertPath, "--tls-cert-path", o.tlsKeyPath),
-                tls(o.tlsKeyPath, "--tls-key-path", o.tlsCertPath), tracing(o, settings),
+                tls(o.tlsKeyPath, "--tls-key-path", o.tlsCertPath), workerTls(o), tracing(o, settings),
                 kubernetes(o));
     }
 
@@ -316,6 +317,18 @@ public record RouterConfig(
         require(file != null && other != null, "--tls-cert-path and --tls-key-path go together");
         require(java.nio.file.Files.isReadable(file), flag + ": cannot read " + file);
         return file;
+    }
+
+    /** The worker TLS files: each readable, the client certificate and key together. */
+    private static WorkerTlsConfig workerTls(RouterOptions o) {
+        require((o.workerClientCert == null) == (o.workerClientKey == null),
+                "--worker-client-cert and --worker-client-key go together");
+        for (Object[] f : new Object[][] {{o.workerCaCert, "--worker-ca-cert"},
+                {o.workerClientCert, "--worker-client-cert"}, {o.workerClientKey, "--worker-client-key"}}) {
+            Path file = (Path) f[0];
+            require(file == null || java.nio.file.Files.isReadable(file), f[1] + ": cannot read " + file);
+        }
+        return new WorkerTlsConfig(o.workerCaCert, o.workerClientCert, o.workerClientKey);
     }
 
     private static boolean logJson(String format) {

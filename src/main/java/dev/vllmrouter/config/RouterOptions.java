@@ -56,6 +56,18 @@ public final class RouterOptions {
             + "(extension)")
     public Path tlsKeyPath;
 
+    @Option(names = "--worker-ca-cert", paramLabel = "FILE", description = "PEM CA bundle trusted for https "
+            + "workers' certificates, instead of the JVM's trust store. (extension)")
+    public Path workerCaCert;
+
+    @Option(names = "--worker-client-cert", paramLabel = "FILE", description = "PEM certificate chain presented "
+            + "to https workers that ask for one (vLLM --ssl-cert-reqs); with --worker-client-key. (extension)")
+    public Path workerClientCert;
+
+    @Option(names = "--worker-client-key", paramLabel = "FILE", description = "PEM private key of "
+            + "--worker-client-cert. (extension)")
+    public Path workerClientKey;
+
     @Option(names = "--client-body-timeout-secs", description = "Longest pause while a client sends its request "
             + "body; then 408 and the connection is closed (nginx's client_body_timeout). (extension)")
     public long clientBodyTimeoutSecs = 60;

@@ -55,8 +55,15 @@ public final class ScriptedWorker implements AutoCloseable {
     private final List<Request> requests = new CopyOnWriteArrayList<>();
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
 
+    private final String scheme;
+
     private ScriptedWorker(Script script, boolean infoRoutes) throws IOException {
-        this.server = new ServerSocket(0, 512, InetAddress.getLoopbackAddress());
+        this(script, infoRoutes, new ServerSocket(0, 512, InetAddress.getLoopbackAddress()), "http");
+    }
+
+    private ScriptedWorker(Script script, boolean infoRoutes, ServerSocket server, String scheme) {
+        this.server = server;
+        this.scheme = scheme;
         this.script = script;
         this.infoRoutes = infoRoutes;
         Thread.ofVirtual().name("scripted-worker-accept").start(this::accept);
@@ -67,13 +74,18 @@ public final class ScriptedWorker implements AutoCloseable {
         return new ScriptedWorker(script, true);
     }
 
+    /** As {@link #start(Script)}, over TLS on {@code server} (a bound {@code SSLServerSocket}). */
+    public static ScriptedWorker startTls(Script script, ServerSocket server) {
+        return new ScriptedWorker(script, true, server, "https");
+    }
+
     /** A worker that runs {@code script} for every request, none excepted. */
     public static ScriptedWorker startBare(Script script) throws IOException {
         return new ScriptedWorker(script, false);
     }
 
     public String url() {
-        return "http://127.0.0.1:" + server.getLocalPort();
+        return scheme + "://127.0.0.1:" + server.getLocalPort();
     }
 
     /** Connections accepted so far. */
