@@ -48,6 +48,49 @@ final class InfoRoutes {
         };
     }
 
+    /**
+     * {@code GET /sim/bytes?size=N[&cut=M][&chunked=1]}: N bytes of {@code application/octet-stream} (with a
+     * Content-Length, or chunked), and with {@code cut} the connection closed after M of them: a large answer and a
+     * worker dying in the middle of one, for the router's memory and conformance checks. Not a vLLM route.
+     */
+    void bytes(Call call) {
+        long size = longParam(call, "size", 0);
+        long cut = longParam(call, "cut", -1);
+        boolean chunked = call.req.query().contains("chunked");
+        call.res.header(io.helidon.http.HeaderNames.CONTENT_TYPE, "application/octet-stream");
+        if (!chunked) {
+            call.res.header(io.helidon.http.HeaderNames.CONTENT_LENGTH, Long.toString(size));
+        }
+        byte[] piece = new byte[64 * 1024];
+        java.util.Arrays.fill(piece, (byte) 'x');
+        long end = cut >= 0 ? Math.min(cut, size) : size;
+        java.io.OutputStream out = call.res.outputStream();
+        try {
+            for (long sent = 0; sent < end; sent += piece.length) {
+                out.write(piece, 0, (int) Math.min(piece.length, end - sent));
+            }
+            out.flush();
+            if (cut >= 0) { // not closed: closing would end the body properly
+                throw new io.helidon.webserver.CloseConnectionException("sim-worker: answer cut after " + end
+                        + " of " + size + " bytes");
+            }
+            out.close();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static long longParam(Call call, String name, long absent) {
+        if (!call.req.query().contains(name)) {
+            return absent;
+        }
+        try {
+            return Long.parseLong(call.req.query().get(name));
+        } catch (NumberFormatException e) {
+            throw ApiError.badRequest(name + " must be a number");
+        }
+    }
+
     void health(Call call) {
         Replies.empty(call.res, ctx.faults.isHealthy() ? 200 : 503);
     }

@@ -111,6 +111,7 @@ public final class SimWorker implements AutoCloseable {
                 .get("/query", info.handler(info::mooncakeQuery))
                 .get("/metrics", info.handler(info::metrics))
                 .post("/moriio/notify", info.handler(info::moriioNotify))
+                .get("/sim/bytes", info.handler(info::bytes))
                 .any(info::fallback);
     }
 
