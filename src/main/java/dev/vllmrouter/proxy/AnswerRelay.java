@@ -21,12 +21,16 @@ import dev.vllmrouter.worker.Worker;
 
 /**
  * Passes a worker's answer to the client. Event streams are relayed event by event ({@link SseRelay}) under a
- * watchdog for the total time; other bodies are read whole first (up to {@value #BUFFER_LIMIT} bytes) so a worker
- * failing mid-body still yields a clean 502, and the lease is released before the bytes go to a possibly slow client.
- * A worker dying mid-stream ends the client's stream with an error event and {@code [DONE]}; a client hanging up
- * closes the upstream connection at once (vLLM then aborts the generation). The lease hears the outcome for the
- * worker's circuit: its status once the answer is complete, a failure when the worker broke off, nothing when the
- * client left. Used by the regular pipeline and by the decode leg of prefill/decode disaggregation.
+ * watchdog for the total time; other bodies are read whole first (up to {@value #BUFFER_LIMIT} bytes, and only as
+ * far as the shared {@link BufferBudget} allows) so a worker failing mid-body still yields a clean 502, and the lease
+ * is released before the bytes go to a possibly slow client. A body that is too large, or does not fit in the
+ * budget, is streamed through; if the worker cuts it then, the client's connection is aborted without a proper end
+ * ({@link ClientSink#abort()}), so the cut cannot pass for a complete answer. Answers without a body (to HEAD, 204,
+ * 304: RFC 9112 §6.3) are relayed as such, whatever their Content-Length says. A worker dying mid-stream ends the
+ * client's stream with an error event and {@code [DONE]}; a client hanging up closes the upstream connection at once
+ * (vLLM then aborts the generation). The lease hears the outcome for the worker's circuit: its status once the
+ * answer is complete, a failure when the worker broke off, nothing when the client left. Used by the regular
+ * pipeline and by the decode leg of prefill/decode disaggregation.
  */
 public final class AnswerRelay {
     private static final System.Logger LOG = System.getLogger(AnswerRelay.class.getName());
