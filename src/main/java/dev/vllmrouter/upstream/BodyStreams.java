@@ -116,9 +116,14 @@ final class BodyStreams {
                     }
                     chunkLeft = parseSize(c.readLine(1024));
                     if (chunkLeft == 0) {
-                        // trailers (ignored) up to the empty line
-                        while (!c.readLine(8192).isEmpty()) {
-                            // skip
+                        // trailers (ignored) up to the empty line, no more of them than of a head
+                        int trailerBytes = 0;
+                        for (String t = c.readLine(8192); !t.isEmpty(); t = c.readLine(8192)) {
+                            trailerBytes += t.length() + 2;
+                            if (trailerBytes > ResponseHead.MAX_HEAD_BYTES) {
+                                throw new IOException("chunked body's trailer section exceeds "
+                                        + ResponseHead.MAX_HEAD_BYTES + " bytes");
+                            }
                         }
                         done = true;
                         complete();
@@ -137,14 +142,19 @@ final class BodyStreams {
 
     private static long parseSize(String line) throws IOException {
         int end = line.indexOf(';');
-        String hex = (end < 0 ? line : line.substring(0, end)).trim();
-        if (hex.isEmpty() || hex.length() > 15) {
-            throw new IOException("malformed chunk size: '" + line + "'");
+        String hex = end < 0 ? line : line.substring(0, end);
+        int last = hex.length();
+        while (last > 0 && (hex.charAt(last - 1) == ' ' || hex.charAt(last - 1) == '\t')) {
+            last--; // whitespace may come before a chunk extension (RFC 9112 §7.1.1), never before the size
+        }
+        hex = hex.substring(0, last);
+        if (hex.isEmpty() || hex.length() > 15 || !hex.chars().allMatch(ch -> Character.digit(ch, 16) >= 0)) {
+            throw new IOException("malformed chunk size: '" + ResponseHead.abbreviate(line) + "'");
         }
         try {
             return Long.parseLong(hex, 16);
         } catch (NumberFormatException e) {
-            throw new IOException("malformed chunk size: '" + line + "'");
+            throw new IOException("malformed chunk size: '" + ResponseHead.abbreviate(line) + "'");
         }
     }
 

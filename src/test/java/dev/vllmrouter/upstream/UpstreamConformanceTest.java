@@ -380,6 +380,30 @@ class UpstreamConformanceTest {
         }
     }
 
+    @Test
+    void rfc9112_7_1_chunkSizesAreHexDigitsOnlyAndTrailersAreBounded() throws Exception {
+        for (String size : List.of("+3", "-3", "0x3", " 3")) {
+            String base = worker((r, out) -> {
+                write(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + size + "\r\nabc\r\n0\r\n\r\n");
+                return true;
+            });
+            try (UpstreamResponse r = send(base, "GET", "/")) {
+                assertThatThrownBy(() -> r.body().readAllBytes()).as(size).isInstanceOf(IOException.class);
+            }
+        }
+        String trailers = worker((r, out) -> {
+            write(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n");
+            for (int i = 0; i < 2000; i++) {
+                write(out, "X-Trailer-" + i + ": " + "t".repeat(64) + "\r\n");
+            }
+            write(out, "\r\n");
+            return true;
+        });
+        try (UpstreamResponse r = send(trailers, "GET", "/")) {
+            assertThatThrownBy(() -> r.body().readAllBytes()).isInstanceOf(IOException.class);
+        }
+    }
+
     private static void assertIoFailure(org.assertj.core.api.ThrowableAssert.ThrowingCallable call) {
         assertThatThrownBy(call).isInstanceOfSatisfying(UpstreamException.class,
                 e -> assertThat(e.kind()).isEqualTo(UpstreamException.Kind.IO));
