@@ -177,6 +177,11 @@ public final class AnswerRelay {
                 LOG.log(Level.WARNING, "request {0}: answer from {1} cut mid-body: {2}", req.requestId(), worker.id(),
                         e.toString());
                 up.close();
+                try {
+                    out.flush(); // the client gets every byte the worker sent, then the cut
+                } catch (IOException | UncheckedIOException ignored) {
+                    // the client left as well
+                }
                 sink.abort();
                 return;
             }
