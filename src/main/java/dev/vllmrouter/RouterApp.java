@@ -194,7 +194,7 @@ public final class RouterApp implements AutoCloseable {
                 cacheAware.isEmpty() ? null : id -> cacheAware.stream().mapToLong(p -> p.treeChars(id)).sum()));
         RouterContext ctx = new RouterContext(config, registry, forwarder, pdForwarder, models, fleet,
                 new RequestIds(config.requestIdHeaders(), random), metrics, workerWait, monitor, ticker,
-                RouterServer.connections(maintenance),
+                RouterServer.connections(maintenance, config.clientWriteTimeout()),
                 admission, drain, new Authenticator(config.auth(), config.auth().validationUrls().isEmpty() ? null
                         : new KeyValidator(config.auth().validationUrls(), config.auth().cacheTtl(),
                                 KeyValidator.http(Duration.ofSeconds(5)), ticker)), tracing);

@@ -23,6 +23,7 @@ import picocli.CommandLine.ParseResult;
  *
  * @param readTimeout       longest silence while reading a worker's answer (inter-token gap when streaming)
  * @param clientBodyTimeout longest pause while a client sends its request body
+ * @param clientWriteTimeout longest a write to a client may stay blocked
  */
 public record RouterConfig(
         String host,
@@ -50,6 +51,7 @@ public record RouterConfig(
         RetryConfig retry,
         CircuitBreakerConfig circuitBreaker,
         Duration clientBodyTimeout,
+        Duration clientWriteTimeout,
         AuthConfig auth,
         List<String> corsAllowedOrigins,
         boolean logJson,
@@ -128,6 +130,8 @@ public record RouterConfig(
         require(o.queueTimeoutSecs >= 0, "--queue-timeout-secs: " + o.queueTimeoutSecs + " (expected >= 0)");
         require(o.clientBodyTimeoutSecs >= 1,
                 "--client-body-timeout-secs: " + o.clientBodyTimeoutSecs + " (expected >= 1)");
+        require(o.clientWriteTimeoutSecs >= 1,
+                "--client-write-timeout-secs: " + o.clientWriteTimeoutSecs + " (expected >= 1)");
         require(o.shutdownGracePeriodSecs >= 0,
                 "--shutdown-grace-period-secs: " + o.shutdownGracePeriodSecs + " (expected >= 0)");
         AdmissionConfig admission = new AdmissionConfig(o.maxConcurrentRequests, o.queueSize,
@@ -219,7 +223,8 @@ public record RouterConfig(
                 Duration.ofSeconds(readSecs), o.prometheusHost.trim(), o.prometheusPort, o.apiKey, level, o.logDir,
                 Duration.ofSeconds(o.workerStartupTimeoutSecs), Duration.ofSeconds(o.workerStartupCheckInterval),
                 Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health, admission, retry,
-                breaker, Duration.ofSeconds(o.clientBodyTimeoutSecs), auth(o, parsed, settings), cors(o.corsAllowedOrigins),
+                breaker, Duration.ofSeconds(o.clientBodyTimeoutSecs),
+                Duration.ofSeconds(o.clientWriteTimeoutSecs), auth(o, parsed, settings), cors(o.corsAllowedOrigins),
                 logJson(o.logFormat), o.requestLog, tls(o.tlsCertPath, "--tls-cert-path", o.tlsKeyPath),
                 tls(o.tlsKeyPath, "--tls-key-path", o.tlsCertPath), workerTls(o), tracing(o, settings),
                 kubernetes(o));

@@ -72,6 +72,11 @@ public final class RouterOptions {
             + "body; then 408 and the connection is closed (nginx's client_body_timeout). (extension)")
     public long clientBodyTimeoutSecs = 60;
 
+    @Option(names = "--client-write-timeout-secs", description = "Longest a write to a client may stay blocked (a "
+            + "client that stopped reading); then the connection is closed, the worker's request aborted and its "
+            + "slot freed (nginx's send_timeout). --request-timeout-secs bounds such writes as well. (extension)")
+    public long clientWriteTimeoutSecs = 60;
+
     @Option(names = "--shutdown-grace-period-secs", description = "On SIGTERM: readiness turns 503, new requests "
             + "get 503, and running requests get this long to finish before the router exits. (extension)")
     public long shutdownGracePeriodSecs = 30;

@@ -19,7 +19,8 @@ public enum ErrorKind {
     NOT_IMPLEMENTED(501, "NotImplementedError"),
     BAD_GATEWAY(502, "BadGatewayError"),
     SERVICE_UNAVAILABLE(503, "ServiceUnavailableError"),
-    GATEWAY_TIMEOUT(504, "GatewayTimeoutError");
+    GATEWAY_TIMEOUT(504, "GatewayTimeoutError"),
+    HTTP_VERSION_NOT_SUPPORTED(505, "HttpVersionNotSupportedError");
 
     private final int status;
     private final String type;

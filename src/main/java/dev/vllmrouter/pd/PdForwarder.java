@@ -126,6 +126,7 @@ public final class PdForwarder {
      */
     public void forward(ProxyRequest req, ClientSink sink) {
         long deadline = ticker.nanos() + requestTimeoutNanos;
+        sink.deadline(deadline);
         ObjectNode body = parseObject(req.body());
         String model = req.facts().model();
         if (!prefillPolicy.mayServe(model) || !decodePolicy.mayServe(model)) {
@@ -174,6 +175,7 @@ public final class PdForwarder {
                     a.trace().end(a.status());
                 }
                 if (clientLeft.cancelled()) {
+                    sink.clientGone();
                     LOG.log(Level.DEBUG, "request {0}: the client left during the prefill on {1}; aborted",
                             req.requestId(), a.worker().id());
                     return;
@@ -213,8 +215,10 @@ public final class PdForwarder {
                 throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + n.lastFailure()
                         + " (no other prefill worker left to try)", n.lastException());
             }
-            case AttemptLoop.Abandoned<Prefilled> ignored -> LOG.log(Level.DEBUG,
-                    "request {0}: the client left during the prefill; aborted", req.requestId());
+            case AttemptLoop.Abandoned<Prefilled> ignored -> {
+                sink.clientGone();
+                LOG.log(Level.DEBUG, "request {0}: the client left during the prefill; aborted", req.requestId());
+            }
         }
     }
 

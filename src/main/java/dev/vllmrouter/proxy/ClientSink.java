@@ -53,6 +53,17 @@ public interface ClientSink {
     }
 
     /**
+     * The request's total deadline ({@code Ticker} time, {@code --request-timeout-secs}): a write to the client still
+     * blocked then (a client that stopped reading) is cut, whatever else bounds it.
+     */
+    default void deadline(long deadline) {
+    }
+
+    /** The client left before its answer and the call was abandoned: nothing will be sent (recorded as 499). */
+    default void clientGone() {
+    }
+
+    /**
      * An attempt of this request goes to {@code worker} (for the request log and tracing).
      *
      * @param phase {@code inference}, or {@code prefill}/{@code decode} under disaggregation

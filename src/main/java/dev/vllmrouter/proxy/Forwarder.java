@@ -17,6 +17,7 @@ import dev.vllmrouter.policy.Decision;
 import dev.vllmrouter.policy.PolicyRuntime;
 import dev.vllmrouter.policy.RoutingKey;
 import dev.vllmrouter.tracing.UpstreamSpan;
+import dev.vllmrouter.upstream.Cancellation;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.upstream.UpstreamResponse;
 import dev.vllmrouter.worker.Lease;
@@ -74,6 +75,7 @@ public final class Forwarder {
      */
     public void forward(ProxyRequest req, ClientSink sink) {
         long deadline = ticker.nanos() + requestTimeoutNanos;
+        HangUp hangUp = new HangUp();
         RoutingKey key = new RequestRoutingKey(req);
         String model = req.facts().model();
         if (!policy.mayServe(model)) {
@@ -96,13 +98,39 @@ public final class Forwarder {
 
             @Override
             public UpstreamResponse send(Worker worker, UpstreamSpan trace) {
-                return client.send(worker.id(), req.method().text(), worker.baseUrl(), target,
-                        h -> headerRules.toWorker(req.headers(), req.requestId(), worker.dpRank(),
-                                req.asJson() ? "application/json" : null, trace, h),
-                        req.body(), headTimeout(deadline));
+                try {
+                    return client.send(worker.id(), req.method().text(), worker.baseUrl(), target,
+                            h -> headerRules.toWorker(req.headers(), req.requestId(), worker.dpRank(),
+                                    req.asJson() ? "application/json" : null, trace, h),
+                            req.body(), headTimeout(deadline), hangUp.attempt());
+                } catch (RuntimeException e) {
+                    hangUp.attemptOver();
+                    throw e;
+                }
+            }
+
+            @Override
+            public void outcome(Worker worker, int status) {
+                hangUp.attemptOver(); // before its connection may go back to the pool
             }
         };
-        switch (attempts.run(leg, deadline, sink, req.route())) {
+        sink.deadline(deadline);
+        // until the answer's head is in nothing is written to the client: a hang-up is noticed by watching it, and
+        // closes the worker connection at once (vLLM aborts the generation), as writing to a gone client does later
+        AttemptLoop.Outcome<Void> outcome;
+        AutoCloseable watch = sink.onHangUp(hangUp::clientLeft);
+        try {
+            outcome = attempts.run(leg, Attempt.first(), deadline, sink, req.route(), hangUp.left);
+        } finally {
+            closeQuietly(watch);
+        }
+        if (hangUp.left.cancelled() && outcome instanceof AttemptLoop.Answer<Void> a) {
+            // the head came as the client left: nothing to relay it to
+            a.close();
+            a.trace().end(a.status());
+            outcome = new AttemptLoop.Abandoned<>();
+        }
+        switch (outcome) {
             case AttemptLoop.Answer<Void> a -> relay(req, sink, a, deadline);
             case AttemptLoop.Failed<Void> f -> throw f.timeout()
                     ? new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Worker " + f.worker().id()
@@ -110,7 +138,46 @@ public final class Forwarder {
                     : new RouterException(ErrorKind.BAD_GATEWAY, "Upstream request failed: " + f.cause().getMessage()
                             + f.note(), f.cause());
             case AttemptLoop.NoWorker<Void> n -> throw noWorker(n);
-            case AttemptLoop.Abandoned<Void> ignored -> { }
+            case AttemptLoop.Abandoned<Void> ignored -> sink.clientGone();
+        }
+    }
+
+    /**
+     * A client hang-up while a call waits for its answer's head. Each attempt's connection is closed by its own
+     * {@link Cancellation}, which is forgotten (under this object's lock) as soon as the attempt's outcome is known:
+     * the connection may then go back to the pool and serve another request, so a late hang-up must not close it.
+     */
+    private static final class HangUp {
+        /** Fired when the client left; never bound to a connection (the attempt loop only reads it). */
+        final Cancellation left = new Cancellation();
+        private Cancellation attempt;
+
+        synchronized void clientLeft() {
+            left.cancel();
+            if (attempt != null) {
+                attempt.cancel();
+            }
+        }
+
+        /** A new attempt's cancellation (already fired when the client has left). */
+        synchronized Cancellation attempt() {
+            attempt = new Cancellation();
+            if (left.cancelled()) {
+                attempt.cancel();
+            }
+            return attempt;
+        }
+
+        synchronized void attemptOver() {
+            attempt = null;
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable watch) {
+        try {
+            watch.close();
+        } catch (Exception ignored) {
+            // a watch handle only stops watching
         }
     }
 

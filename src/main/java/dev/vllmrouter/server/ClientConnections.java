@@ -3,86 +3,206 @@ package dev.vllmrouter.server;
 import java.lang.System.Logger.Level;
 import java.lang.reflect.Field;
 import java.net.Socket;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 
 import io.helidon.common.socket.HelidonSocket;
 import io.helidon.common.socket.PlainSocket;
 import io.helidon.http.Headers;
+import io.helidon.http.HttpPrologue;
+import io.helidon.http.WritableHeaders;
 import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.http1.Http1ConnectionListener;
 
 /**
- * Notices a client closing its connection while its request is in a stage that writes nothing to it (a prefill).
- * Helidon calls this listener with each HTTP/1 request's {@link ConnectionContext} on the connection's own thread
- * just before routing, which the handler on the same thread then finds here. {@link #watch} puts the connection's
- * socket in Helidon's idle mode — a monitor thread keeps one read pending, so a FIN from the client marks the socket
- * closed, while a byte the client sends (its next request) is kept for Helidon — and checks it every
- * {@value #CHECK_MILLIS} ms. The next read by Helidon ends the idle mode by itself.
+ * The router's view of its client connections, one sweep every {@value #CHECK_MILLIS} ms on the maintenance
+ * scheduler for all of them:
+ * <ul>
+ * <li><b>Request heads.</b> Helidon calls this listener on the connection's own thread for each HTTP/1 request
+ *     line and header section, just before routing: the framing is checked ({@link RequestFraming}) and the
+ *     connection remembered for the handler that then runs on the same thread.</li>
+ * <li><b>Hang-ups</b> ({@link #watch}): a client that closes its connection while its request is in a stage that
+ *     writes nothing to it (waiting for a worker's answer, a prefill, the admission queue). A watch costs nothing
+ *     at first; one that lasts {@value #WATCH_AFTER_MILLIS} ms puts the socket in Helidon's idle mode — a monitor
+ *     thread keeps one read pending, so a FIN from the client marks the socket closed, while a byte the client sends
+ *     (its next request) is kept for Helidon — and the next sweeps look at it. The next read by Helidon ends the idle
+ *     mode by itself. Answers that come sooner, as most do, never start a monitor thread (a virtual thread reading
+ *     in 101 ms slices).</li>
+ * <li><b>Writes</b> ({@link ClientConnection}): a connection whose write has been blocked longer than
+ *     {@code --client-write-timeout-secs}, or past its request's total deadline, is closed.</li>
+ * </ul>
  * <p>Helidon's idle monitor reads in 101 ms slices and gives up after the socket's read timeout, which on server
  * connections is 0 (none) — it would then report the socket closed after one slice. So the accepted socket's timeout
  * is first set to {@link Integer#MAX_VALUE} ms (still "none" in practice). Helidon offers no API for the raw socket;
- * it is reached by reflection on {@link PlainSocket} (Helidon 4.3.0). Should that fail, watching is disabled (logged
- * once) and requests are served as before.
+ * it is reached by reflection on {@link PlainSocket} (Helidon 4.3.0). Should that fail, hang-ups are not watched
+ * (logged once) and requests are served as before. TLS connections are not watched for hang-ups.
  */
 public final class ClientConnections implements Http1ConnectionListener {
     private static final System.Logger LOG = System.getLogger(ClientConnections.class.getName());
     static final long CHECK_MILLIS = 100;
+    /** How long a watch waits before it starts a monitor: most answers come sooner, and then cost no thread. */
+    static final long WATCH_AFTER_MILLIS = 1000;
     private static final Field DELEGATE = delegateField();
 
     private final ThreadLocal<ConnectionContext> current = new ThreadLocal<>();
-    private final ScheduledExecutorService scheduler;
+    private final Set<Watch> watches = ConcurrentHashMap.newKeySet();
+    private final Set<ClientConnection> open = ConcurrentHashMap.newKeySet();
+    private final long writeLimitNanos;
 
-    ClientConnections(ScheduledExecutorService scheduler) {
-        this.scheduler = scheduler;
+    /**
+     * @param scheduler    runs the sweeps
+     * @param writeTimeout longest a write to a client may stay blocked ({@code --client-write-timeout-secs})
+     */
+    ClientConnections(ScheduledExecutorService scheduler, Duration writeTimeout) {
+        this.writeLimitNanos = writeTimeout.toNanos();
+        scheduler.scheduleAtFixedRate(this::sweep, CHECK_MILLIS, CHECK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    // ---- request heads
+
+    @Override
+    public void prologue(ConnectionContext ctx, HttpPrologue prologue) {
+        if (ctx instanceof ClientConnection c) {
+            c.reader().headStart();
+        }
     }
 
     @Override
     public void headers(ConnectionContext ctx, Headers headers) {
+        if (ctx instanceof ClientConnection c) {
+            c.reader().headEnd();
+        }
         current.set(ctx);
-    }
-
-    /** Watches the connection of the request handled on the calling thread until the handle is closed. */
-    AutoCloseable watch(Runnable onGone) {
-        ConnectionContext ctx = current.get();
-        if (ctx == null || DELEGATE == null) {
-            return () -> { };
+        if (headers instanceof WritableHeaders<?> writable) {
+            RequestFraming.check(writable);
         }
-        HelidonSocket socket = ctx.serverSocket();
-        if (!finiteReadTimeout(socket)) {
-            return () -> { };
-        }
-        socket.idle();
-        AtomicBoolean done = new AtomicBoolean();
-        AtomicReference<ScheduledFuture<?>> task = new AtomicReference<>();
-        task.set(scheduler.scheduleAtFixedRate(() -> {
-            if (done.get()) {
-                cancel(task);
-            } else if (!socket.isConnected() && done.compareAndSet(false, true)) {
-                cancel(task);
-                onGone.run();
-            }
-        }, CHECK_MILLIS, CHECK_MILLIS, TimeUnit.MILLISECONDS));
-        return () -> {
-            done.set(true);
-            cancel(task);
-        };
     }
 
     /**
-     * Bounds every read of the calling request's connection by {@code timeout} until the handle is closed (then the
-     * previous timeout is back). Does nothing when the socket cannot be reached.
+     * The target of the request handled on the calling thread exactly as it came (bytes as ISO-8859-1 chars), when
+     * it had bytes over 0x7F that Helidon saw percent-encoded; else {@code null}.
      */
+    String originalTarget() {
+        return current.get() instanceof ClientConnection c ? c.reader().originalTarget() : null;
+    }
+
+    // ---- writes
+
+    void opened(ClientConnection c) {
+        open.add(c);
+    }
+
+    void closed(ClientConnection c) {
+        open.remove(c);
+    }
+
+    /** Bounds the writes of the request handled on the calling thread by {@code nanoTime}; 0 lifts the bound. */
+    void writeDeadline(long nanoTime) {
+        if (current.get() instanceof ClientConnection c) {
+            c.deadline(nanoTime);
+        }
+    }
+
+    // ---- hang-ups
+
+    /**
+     * Watches the connection of the request handled on the calling thread until the handle is closed: if the client
+     * closes it meanwhile, {@code onGone} runs once, on the sweeping thread.
+     */
+    AutoCloseable watch(Runnable onGone) {
+        ConnectionContext ctx = current.get();
+        if (ctx == null || DELEGATE == null || !(ctx.serverSocket() instanceof PlainSocket)) {
+            return () -> { };
+        }
+        Watch w = new Watch(ctx.serverSocket(), onGone, System.nanoTime());
+        watches.add(w);
+        return w;
+    }
+
+    /** One watched request; its monitor state changes under its own lock, so closing it sees the idle mode. */
+    private final class Watch implements AutoCloseable {
+        private final HelidonSocket socket;
+        private final Runnable onGone;
+        private final long since;
+        private boolean done;
+        private boolean idling;
+
+        Watch(HelidonSocket socket, Runnable onGone, long since) {
+            this.socket = socket;
+            this.onGone = onGone;
+            this.since = since;
+        }
+
+        /**
+         * One sweep: starts the monitor, or looks whether the client left. {@code onGone} runs under the lock, so
+         * once {@link #close()} returns it has either run completely or will never run.
+         */
+        synchronized void check(long now) {
+            if (done) {
+                return;
+            }
+            if (!idling) {
+                if (now - since >= TimeUnit.MILLISECONDS.toNanos(WATCH_AFTER_MILLIS)) {
+                    if (!finiteReadTimeout(socket)) {
+                        done = true;
+                        watches.remove(this);
+                        return;
+                    }
+                    socket.idle();
+                    idling = true;
+                }
+                return;
+            }
+            if (!socket.isConnected()) {
+                done = true;
+                watches.remove(this);
+                try {
+                    onGone.run();
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "acting on a client that left failed", e);
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            synchronized (this) {
+                done = true;
+            }
+            watches.remove(this);
+        }
+    }
+
+    private void sweep() {
+        try {
+            long now = System.nanoTime();
+            for (Watch w : watches) {
+                w.check(now);
+            }
+            for (ClientConnection c : open) {
+                c.cutIfOverdue(now, writeLimitNanos);
+            }
+        } catch (RuntimeException | Error e) {
+            LOG.log(Level.WARNING, "client connection sweep failed", e); // the next sweep runs regardless
+        }
+    }
+
+    // ---- body reads
+
     /** Undoes a setting; closing cannot fail. */
     interface Restore extends AutoCloseable {
         @Override
         void close();
     }
 
-    Restore readTimeout(java.time.Duration timeout) {
+    /**
+     * Bounds every read of the calling request's connection by {@code timeout} until the handle is closed (then the
+     * previous timeout is back). Does nothing when the socket cannot be reached.
+     */
+    Restore readTimeout(Duration timeout) {
         ConnectionContext ctx = current.get();
         if (ctx == null || DELEGATE == null || !(ctx.serverSocket() instanceof PlainSocket plain)) {
             return () -> { };
@@ -105,9 +225,6 @@ public final class ClientConnections implements Http1ConnectionListener {
     }
 
     private static boolean finiteReadTimeout(HelidonSocket socket) {
-        if (!(socket instanceof PlainSocket)) {
-            return false;
-        }
         try {
             Socket raw = (Socket) DELEGATE.get(socket);
             if (raw.getSoTimeout() == 0) {
@@ -126,15 +243,8 @@ public final class ClientConnections implements Http1ConnectionListener {
             f.setAccessible(true);
             return f;
         } catch (ReflectiveOperationException | RuntimeException e) {
-            LOG.log(Level.WARNING, "client hang-ups during a prefill will not be noticed: " + e);
+            LOG.log(Level.WARNING, "client hang-ups will not be noticed while a request waits: " + e);
             return null;
-        }
-    }
-
-    private static void cancel(AtomicReference<ScheduledFuture<?>> task) {
-        ScheduledFuture<?> f = task.get();
-        if (f != null) {
-            f.cancel(false);
         }
     }
 }

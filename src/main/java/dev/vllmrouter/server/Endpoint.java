@@ -65,7 +65,7 @@ final class Endpoint {
 
     void run(String route, ServerRequest req, ServerResponse res, Body body) {
         long start = ticker.nanos();
-        HelidonSink sink = new HelidonSink(res, ctx.connections());
+        HelidonSink sink = new HelidonSink(res, ctx.connections(), ticker);
         RequestId requestId = ctx.requestIds().resolve(req.headers(), req.path().rawPath());
         res.header(HeaderValues.create(X_REQUEST_ID, requestId.value()));
         RequestSpan span = ctx.tracing().start(route, req.prologue().method().text(), req.path().rawPath(),
@@ -120,6 +120,10 @@ final class Endpoint {
         if (aborted != null) {
             throw aborted;
         }
+        if (sink.gone() && !sink.committed()) {
+            // nothing to answer and no one to answer it to: end the connection instead of Helidon's own 500
+            throw new CloseConnectionException("the client left before its answer");
+        }
     }
 
     /**
@@ -149,8 +153,7 @@ final class Endpoint {
                                 + " s for one of the " + ctx.admission().limit()
                                 + " slots (--max-concurrent-requests) and was not admitted");
                 case CLIENT_GONE -> {
-                    sink.status(CLIENT_CLOSED_REQUEST);
-                    sink.errorType(ErrorTypes.CLIENT_CLOSED);
+                    sink.clientGone();
                     yield null;
                 }
             };

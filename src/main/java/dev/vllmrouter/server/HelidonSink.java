@@ -1,12 +1,20 @@
 package dev.vllmrouter.server;
 
 import java.io.OutputStream;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
 
+import io.helidon.http.Header;
+import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
 import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.ServerResponse;
+
+import dev.vllmrouter.common.Ticker;
+import dev.vllmrouter.metrics.ErrorTypes;
 
 import dev.vllmrouter.proxy.ClientSink;
 import dev.vllmrouter.tracing.RequestSpan;
@@ -17,6 +25,8 @@ import dev.vllmrouter.worker.Worker;
 final class HelidonSink implements ClientSink {
     private final ServerResponse res;
     private final ClientConnections connections;
+    private final Ticker ticker;
+    private boolean gone;
     private int status = 200;
     private OutputStream stream;
     private boolean committed;
@@ -31,9 +41,10 @@ final class HelidonSink implements ClientSink {
     private RequestSpan span = RequestSpan.NOOP;
     private UpstreamSpan upstream = UpstreamSpan.NOOP;
 
-    HelidonSink(ServerResponse res, ClientConnections connections) {
+    HelidonSink(ServerResponse res, ClientConnections connections, Ticker ticker) {
         this.res = res;
         this.connections = connections;
+        this.ticker = ticker;
     }
 
     @Override
@@ -49,7 +60,58 @@ final class HelidonSink implements ClientSink {
 
     @Override
     public void header(String name, String value) {
-        res.headers().add(HeaderValues.create(HeaderNames.create(name), value));
+        HeaderName n = HeaderNames.create(name);
+        res.headers().add(isAscii(value) ? HeaderValues.create(n, value) : latin1(n, value));
+    }
+
+    private static boolean isAscii(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            if (value.charAt(i) > 0x7f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A header whose value goes out as the bytes it came as: a worker's header bytes over 0x7F (obs-text, RFC 9110
+     * section 5.5) arrive here as ISO-8859-1 chars, and Helidon writes values as US-ASCII, which would turn each of
+     * them into {@code ?}. Helidon's own header for everything but the bytes; rare, so a proxy is fine.
+     */
+    private static Header latin1(HeaderName name, String value) {
+        Header plain = HeaderValues.create(name, value);
+        byte[] bytes = value.getBytes(StandardCharsets.ISO_8859_1);
+        return (Header) Proxy.newProxyInstance(Header.class.getClassLoader(), new Class<?>[] {Header.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("valueBytes") && method.getParameterCount() == 0) {
+                        return bytes.clone();
+                    }
+                    if (method.getName().equals("writeHttp1Header")) {
+                        return InvocationHandler.invokeDefault(proxy, method, args); // calls valueBytes() above
+                    }
+                    try {
+                        return method.invoke(plain, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    @Override
+    public void deadline(long deadline) {
+        connections.writeDeadline(System.nanoTime() + (deadline - ticker.nanos()));
+    }
+
+    @Override
+    public void clientGone() {
+        gone = true;
+        status = Endpoint.CLIENT_CLOSED_REQUEST;
+        errorType = ErrorTypes.CLIENT_CLOSED;
+    }
+
+    /** Whether the client left before an answer (see {@link #clientGone()}). */
+    boolean gone() {
+        return gone;
     }
 
     @Override
@@ -159,8 +221,9 @@ final class HelidonSink implements ClientSink {
         return pd;
     }
 
-    /** Ends a streamed response; a client that left meanwhile is not an error. */
+    /** Ends a streamed response; a client that left meanwhile is not an error. Lifts the write deadline. */
     void finish() {
+        connections.writeDeadline(0);
         if (stream != null && !aborted) { // an aborted answer must not get its proper end
             try {
                 stream.close();

@@ -9,18 +9,24 @@ import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
 
 /**
- * Answers the requests Helidon refuses before any route runs — a malformed request line or header, headers over the
- * size limit, conflicting {@code Content-Length} and {@code Transfer-Encoding}, two different {@code Content-Length}s —
- * with the same OpenAI error JSON as every other error of the router, instead of Helidon's plain text. The status and
- * whether the connection stays open are Helidon's.
+ * Answers the requests refused before any route runs — a malformed request line or header, headers over the size
+ * limit, ambiguous body framing ({@link RequestFraming}), an HTTP version other than 1.1 — with the same OpenAI error
+ * JSON as every other error of the router, instead of Helidon's plain text. The status and whether the connection
+ * stays open are Helidon's; an HTTP/1.0 request gets 505 with a body saying to use HTTP/1.1.
  */
 final class OpenAiDirectHandler implements DirectHandler {
     @Override
     public TransportResponse handle(TransportRequest request, EventType eventType, Status status,
                                     ServerResponseHeaders headers, String message) {
-        ErrorKind kind = kindOf(status.code());
-        String text = message == null || message.isBlank() ? status.reasonPhrase() : message;
-        byte[] body = OpenAiError.of(kind, "Bad HTTP request: " + text).toJsonBytes();
+        String text;
+        if (eventType == EventType.HTTP_VERSION_NOT_SUPPORTED) {
+            status = Status.HTTP_VERSION_NOT_SUPPORTED_505;
+            text = "HTTP version not supported: " + (request.protocolVersion().isBlank() ? "this version"
+                    : request.protocolVersion()) + "; send the request with HTTP/1.1";
+        } else {
+            text = "Bad HTTP request: " + (message == null || message.isBlank() ? status.reasonPhrase() : message);
+        }
+        byte[] body = OpenAiError.of(kindOf(status.code()), text).toJsonBytes();
         headers.set(HeaderNames.CONTENT_TYPE, "application/json");
         return TransportResponse.builder()
                 .status(status)

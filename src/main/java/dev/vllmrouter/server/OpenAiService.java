@@ -100,8 +100,7 @@ final class OpenAiService implements HttpService {
             }
         }
         RequestFacts facts = RequestFacts.parse(body == null ? new byte[0] : body);
-        ProxyRequest proxied = new ProxyRequest(req.prologue().method(), req.path().rawPath(),
-                req.query().rawValue(), req.headers(), body, facts, requestId, route, relabel);
+        ProxyRequest proxied = proxyRequest(route, req, body, facts, requestId, relabel);
         sink.model(facts.model());
         boolean pd = ctx.pd() != null && PD_ROUTES.contains(route);
         sink.pd(pd);
@@ -129,10 +128,35 @@ final class OpenAiService implements HttpService {
         }
     }
 
-    private static ProxyRequest proxyRequest(String route, ServerRequest req, byte[] body, RequestFacts facts,
-                                             RequestId requestId) {
-        return new ProxyRequest(req.prologue().method(), req.path().rawPath(), req.query().rawValue(),
-                req.headers(), body, facts, requestId, route, false);
+    private ProxyRequest proxyRequest(String route, ServerRequest req, byte[] body, RequestFacts facts,
+                                      RequestId requestId) {
+        return proxyRequest(route, req, body, facts, requestId, false);
+    }
+
+    /**
+     * The request as it goes to a worker: its path normalised as Helidon normalised it for routing
+     * ({@link RequestTarget}), and path and query with the bytes over 0x7F they came with.
+     */
+    private ProxyRequest proxyRequest(String route, ServerRequest req, byte[] body, RequestFacts facts,
+                                      RequestId requestId, boolean relabel) {
+        String raw = req.path().rawPath();
+        String path = RequestTarget.normalise(raw);
+        String query = req.query().rawValue();
+        String original = ctx.connections().originalTarget();
+        if (original != null) {
+            // Helidon saw those bytes percent-encoded; the worker gets them as they came
+            int hash = original.indexOf('#');
+            String target = hash < 0 ? original : original.substring(0, hash);
+            int q = target.indexOf('?');
+            if (path.equals(raw) && target.startsWith("/")) {
+                path = q < 0 ? target : target.substring(0, q);
+            }
+            if (q >= 0) {
+                query = target.substring(q + 1);
+            }
+        }
+        return new ProxyRequest(req.prologue().method(), path, query, req.headers(), body, facts, requestId, route,
+                relabel);
     }
 
 }

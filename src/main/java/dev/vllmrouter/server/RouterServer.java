@@ -35,14 +35,19 @@ public final class RouterServer {
             builder.tls(tls -> tls.privateKey(keys.privateKey().orElseThrow(() -> new IllegalArgumentException(
                     "--tls-key-path: no private key in " + config.tlsKeyPath()))).privateKeyCertChain(keys.certChain()));
         }
+        // the Host header is not used for routing; validating it costs ~2% of a proxied request
+        Http1Config http1 = Http1Config.builder().validateRequestHostHeader(false)
+                .addReceiveListener(ctx.connections()).build();
         server = builder
                 .host(config.host())
                 .port(config.port())
                 .connectionOptions(o -> o.tcpNoDelay(true))
-                // the Host header is not used for routing; validating it costs ~2% of a proxied request
-                .addProtocol(Http1Config.builder().validateRequestHostHeader(false)
-                        .addReceiveListener(ctx.connections()).build())
+                .addProtocol(http1)
+                // every HTTP/1 connection (and HTTP/1.0 requests, answered 505) through the router's reader/writer
+                .addConnectionSelector(new ClientProtocol(http1, ctx.connections()))
                 .directHandlers(RouterServer::directHandlers)
+                // the messages of refused requests (framing, versions) reach the client in the JSON error
+                .errorHandling(e -> e.includeEntity(true))
                 .shutdownGracePeriod(Duration.ofSeconds(1))
                 // RouterApp.shutdown drains first; Helidon's own hook would cut running streams at SIGTERM
                 .shutdownHook(false)
@@ -65,13 +70,19 @@ public final class RouterServer {
         }
     }
 
-    /** The watcher of client connections that {@link RouterContext} carries; checks run on {@code scheduler}. */
-    public static ClientConnections connections(java.util.concurrent.ScheduledExecutorService scheduler) {
-        return new ClientConnections(scheduler);
+    /**
+     * The watcher of client connections that {@link RouterContext} carries; checks run on {@code scheduler}.
+     *
+     * @param writeTimeout {@code --client-write-timeout-secs}
+     */
+    public static ClientConnections connections(java.util.concurrent.ScheduledExecutorService scheduler,
+                                                Duration writeTimeout) {
+        return new ClientConnections(scheduler, writeTimeout);
     }
 
     /** The router's routes, for a server built elsewhere (tests). */
     public static void routing(HttpRouting.Builder routing, RouterContext ctx) {
+        routing.addFilter(new ConnectionCloseFilter());
         routing.addFilter(new CorsFilter(ctx.config().corsAllowedOrigins()));
         routing.register(new ProbeService(ctx))
                 .register(new AdminService(ctx))
