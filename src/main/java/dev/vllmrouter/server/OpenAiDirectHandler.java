@@ -15,6 +15,8 @@ import dev.vllmrouter.openai.OpenAiError;
  * stays open are Helidon's; an HTTP/1.0 request gets 505 with a body saying to use HTTP/1.1.
  */
 final class OpenAiDirectHandler implements DirectHandler {
+    private static final String HELIDON_UNSAFE_MESSAGE = "Bad request, see server log for more information";
+
     @Override
     public TransportResponse handle(TransportRequest request, EventType eventType, Status status,
                                     ServerResponseHeaders headers, String message) {
@@ -24,7 +26,9 @@ final class OpenAiDirectHandler implements DirectHandler {
             text = "HTTP version not supported: " + (request.protocolVersion().isBlank() ? "this version"
                     : request.protocolVersion()) + "; send the request with HTTP/1.1";
         } else {
-            text = "Bad HTTP request: " + (message == null || message.isBlank() ? status.reasonPhrase() : message);
+            // Helidon's text for messages it keeps to its log says nothing to a client: the status says as much
+            boolean none = message == null || message.isBlank() || message.equals(HELIDON_UNSAFE_MESSAGE);
+            text = "Bad HTTP request: " + (none ? status.reasonPhrase() : message);
         }
         byte[] body = OpenAiError.of(kindOf(status.code()), text).toJsonBytes();
         headers.set(HeaderNames.CONTENT_TYPE, "application/json");

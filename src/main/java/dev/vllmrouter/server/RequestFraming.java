@@ -42,6 +42,7 @@ final class RequestFraming {
      */
     static void check(WritableHeaders<?> headers) {
         if (headers.contains(HeaderNames.CONNECTION) && !headers.contains(HeaderValues.CONNECTION_CLOSE)
+                && !headers.contains(HeaderValues.CONNECTION_KEEP_ALIVE)
                 && hasToken(headers.get(HeaderNames.CONNECTION), "close")) {
             headers.set(HeaderValues.CONNECTION_CLOSE);
         }
