@@ -15,7 +15,6 @@ import io.helidon.webserver.http.ServerResponse;
 
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.metrics.ErrorTypes;
-
 import dev.vllmrouter.proxy.ClientSink;
 import dev.vllmrouter.tracing.RequestSpan;
 import dev.vllmrouter.tracing.UpstreamSpan;
