@@ -37,8 +37,8 @@ import io.helidon.webserver.http1.Http1ConnectionListener;
  * <p>Helidon's idle monitor reads in 101 ms slices and gives up after the socket's read timeout, which on server
  * connections is 0 (none) — it would then report the socket closed after one slice. So the accepted socket's timeout
  * is first set to {@link Integer#MAX_VALUE} ms (still "none" in practice). Helidon offers no API for the raw socket;
- * it is reached by reflection on {@link PlainSocket} (Helidon 4.3.0). Should that fail, hang-ups are not watched
- * (logged once) and requests are served as before. TLS connections are not watched for hang-ups.
+ * it is reached by reflection on {@link PlainSocket} (Helidon 4.3.0; its TLS socket is one too). Should that fail,
+ * hang-ups are not watched (logged once) and requests are served as before.
  */
 public final class ClientConnections implements Http1ConnectionListener {
     private static final System.Logger LOG = System.getLogger(ClientConnections.class.getName());
