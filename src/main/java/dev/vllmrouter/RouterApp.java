@@ -194,10 +194,11 @@ public final class RouterApp implements AutoCloseable {
                 cacheAware.isEmpty() ? null : id -> cacheAware.stream().mapToLong(p -> p.treeChars(id)).sum()));
         RouterContext ctx = new RouterContext(config, registry, forwarder, pdForwarder, models, fleet,
                 new RequestIds(config.requestIdHeaders(), random), metrics, workerWait, monitor, ticker,
-                RouterServer.connections(maintenance, config.clientWriteTimeout()),
+                RouterServer.connections(maintenance, config),
                 admission, drain, new Authenticator(config.auth(), config.auth().validationUrls().isEmpty() ? null
                         : new KeyValidator(config.auth().validationUrls(), config.auth().cacheTtl(),
                                 KeyValidator.http(Duration.ofSeconds(5)), ticker)), tracing);
+        prometheus.addScrapeSection(ctx.connections()::metricsText);
         server = new RouterServer(ctx);
     }
 
@@ -240,12 +241,13 @@ public final class RouterApp implements AutoCloseable {
             app.close();
             throw e;
         }
-        LOG.log(Level.INFO, "vllm-router listening on http://{0}:{1} ({2}, {3} workers); "
+        LOG.log(Level.INFO, "vllm-router listening on {6}://{0}:{1} ({2}, {3} workers); "
                         + "Prometheus metrics on http://{4}:{5}/metrics", config.host(), String.valueOf(app.port()),
                 config.isPd() ? "prefill/decode, " + config.pd().kvConnector() + ", prefill policy "
                         + config.pd().prefillPolicy().name() + ", decode policy " + config.pd().decodePolicy().name()
                         : "policy " + config.policy().name(),
-                app.registry.snapshot().workers().size(), config.prometheusHost(), String.valueOf(app.metricsPort()));
+                app.registry.snapshot().workers().size(), config.prometheusHost(), String.valueOf(app.metricsPort()),
+                config.tlsCertPath() != null ? "https" : "http");
         return app;
     }
 

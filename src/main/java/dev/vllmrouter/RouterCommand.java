@@ -48,6 +48,7 @@ final class RouterCommand implements Callable<Integer> {
                 .forEach(w -> LOG.log(Level.WARNING, w));
         logAuth(config);
         RouterServer.checkAddresses(config);
+        RouterServer.checkTls(config);
         if (config.workers().isEmpty() && !config.isPd() && config.kubernetes() == null) {
             LOG.log(Level.WARNING, "no --worker-urls given: add workers with POST /add_worker?url=... "
                     + "(or try 'vllm-router demo' for simulated workers)");

@@ -24,6 +24,7 @@ import picocli.CommandLine.ParseResult;
  * @param readTimeout       longest silence while reading a worker's answer (inter-token gap when streaming)
  * @param clientBodyTimeout longest pause while a client sends its request body
  * @param clientWriteTimeout longest a write to a client may stay blocked
+ * @param clientListener    the client listener's connection cap, head and idle limits, TLS cipher suites
  */
 public record RouterConfig(
         String host,
@@ -60,7 +61,8 @@ public record RouterConfig(
         Path tlsKeyPath,
         WorkerTlsConfig workerTls,
         TracingConfig tracing,
-        KubernetesDiscoveryConfig kubernetes) {
+        KubernetesDiscoveryConfig kubernetes,
+        ClientListenerConfig clientListener) {
 
     /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
     public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
@@ -227,7 +229,7 @@ public record RouterConfig(
                 Duration.ofSeconds(o.clientWriteTimeoutSecs), auth(o, parsed, settings), cors(o.corsAllowedOrigins),
                 logJson(o.logFormat), o.requestLog, tls(o.tlsCertPath, "--tls-cert-path", o.tlsKeyPath),
                 tls(o.tlsKeyPath, "--tls-key-path", o.tlsCertPath), workerTls(o), tracing(o, settings),
-                kubernetes(o));
+                kubernetes(o), clientListener(o));
     }
 
     private static AuthConfig auth(RouterOptions o, ParseResult parsed, SettingsSource settings) {
@@ -312,6 +314,39 @@ public record RouterConfig(
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
         }
+    }
+
+    /** {@code --max-client-connections} (by default derived from the descriptor limit) and the client limits. */
+    private static ClientListenerConfig clientListener(RouterOptions o) {
+        int max;
+        if (o.maxClientConnections != null) {
+            require(o.maxClientConnections >= 1,
+                    "--max-client-connections: " + o.maxClientConnections + " (expected >= 1)");
+            max = o.maxClientConnections;
+        } else {
+            long limit = -1;
+            long open = 0;
+            if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                    instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+                limit = unix.getMaxFileDescriptorCount();
+                open = unix.getOpenFileDescriptorCount();
+            }
+            max = ClientListenerConfig.defaultMaxConnections(limit, open);
+        }
+        require(o.clientHeaderTimeoutSecs >= 1,
+                "--client-header-timeout-secs: " + o.clientHeaderTimeoutSecs + " (expected >= 1)");
+        require(o.clientIdleTimeoutSecs >= 1,
+                "--client-idle-timeout-secs: " + o.clientIdleTimeoutSecs + " (expected >= 1)");
+        List<String> suites = new ArrayList<>();
+        for (String suite : o.tlsCipherSuites == null ? ClientListenerConfig.DEFAULT_TLS_CIPHER_SUITES
+                : o.tlsCipherSuites) {
+            if (!suite.isBlank()) {
+                suites.add(suite.trim());
+            }
+        }
+        require(!suites.isEmpty(), "--tls-cipher-suites: no suite given");
+        return new ClientListenerConfig(max, Duration.ofSeconds(o.clientHeaderTimeoutSecs),
+                Duration.ofSeconds(o.clientIdleTimeoutSecs), suites);
     }
 
     /** Both TLS files or neither; each must be readable. */

@@ -77,6 +77,25 @@ public final class RouterOptions {
             + "slot freed (nginx's send_timeout). --request-timeout-secs bounds such writes as well. (extension)")
     public long clientWriteTimeoutSecs = 60;
 
+    @Option(names = "--max-client-connections", description = "Most client connections open at once on --port; "
+            + "more are closed at once. Default: half of what the descriptor limit (ulimit -n) leaves after those "
+            + "open at start and 64 more. (extension)")
+    public Integer maxClientConnections;
+
+    @Option(names = "--client-header-timeout-secs", description = "Longest a client may take to send its request "
+            + "head: from connecting (TLS handshake included) for the first request, from its first byte for the "
+            + "next; then the connection is closed. (extension)")
+    public long clientHeaderTimeoutSecs = 30;
+
+    @Option(names = "--client-idle-timeout-secs", description = "Longest a keep-alive connection may wait for its "
+            + "next request; then it is closed. (extension)")
+    public long clientIdleTimeoutSecs = 75;
+
+    @Option(names = "--tls-cipher-suites", split = ",", paramLabel = "SUITE", description = "Cipher suites of "
+            + "--tls-cert-path (TLS 1.3 and 1.2), comma-separated. Default: TLS 1.3's and the ECDHE AEAD suites of "
+            + "TLS 1.2. (extension)")
+    public List<String> tlsCipherSuites;
+
     @Option(names = "--shutdown-grace-period-secs", description = "On SIGTERM: readiness turns 503, new requests "
             + "get 503, and running requests get this long to finish before the router exits. (extension)")
     public long shutdownGracePeriodSecs = 30;

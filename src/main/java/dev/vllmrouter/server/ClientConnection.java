@@ -24,6 +24,12 @@ import io.helidon.webserver.Router;
  * current request's total deadline ({@link #deadline}). The blocked write then fails, the relay sees the client
  * gone and closes the worker connection (vLLM aborts the generation). A write that finishes in time costs two
  * volatile stores and a clock read; no timer per write.
+ * <p><b>Head and idle limits:</b> {@link #headSince} holds when the awaited request head started to count, or 0
+ * while a request is handled. The first head counts from {@code accept()} (a TLS handshake included) and is bound
+ * by {@code --client-header-timeout-secs}; after a request ({@link #requestDone}) the connection waits for the next
+ * one under {@code --client-idle-timeout-secs} until a byte of it arrives, and from that byte on the header limit
+ * holds again. {@link ClientConnections} closes a connection whose head is overdue, so a client that sends nothing,
+ * or a head one byte at a time, holds its descriptor no longer than those limits.
  */
 final class ClientConnection implements ConnectionContext, DataWriter {
     private static final System.Logger LOG = System.getLogger(ClientConnection.class.getName());
@@ -36,11 +42,75 @@ final class ClientConnection implements ConnectionContext, DataWriter {
     /** {@link System#nanoTime()} by which writes of the current request must be done, or 0 for none. */
     private volatile long deadline;
     private volatile boolean cut;
+    /** {@link System#nanoTime()} from which the awaited request head is timed (never 0 then), or 0 during a request. */
+    private volatile long headSince;
+    /** Whether the awaited head is under the header limit (its first byte came, or it is the first) or the idle one. */
+    private volatile boolean headStarted = true;
 
-    ClientConnection(ConnectionContext ctx) {
+    /** @param acceptedAt {@link System#nanoTime()} of the connection's {@code accept()} */
+    ClientConnection(ConnectionContext ctx, long acceptedAt) {
         this.ctx = ctx;
         this.out = ctx.dataWriter();
-        this.reader = new WireReader(ctx.dataReader(), ctx.serverSocket());
+        this.reader = new WireReader(ctx.dataReader(), ctx.serverSocket(), this::bytesRead);
+        this.headSince = nonZero(acceptedAt);
+    }
+
+    private static long nonZero(long nanoTime) {
+        return nanoTime == 0 ? 1 : nanoTime;
+    }
+
+    /** A request head is in: from now on the request's own limits hold (body, writes). */
+    void headDone() {
+        headSince = 0;
+    }
+
+    /** The request is answered: the connection now waits for the next one, under the idle limit. */
+    void requestDone() {
+        headStarted = false;
+        headSince = nonZero(System.nanoTime());
+    }
+
+    /** Bytes came from the socket: if the connection was idle, they start a head, timed from now. */
+    private void bytesRead() {
+        if (!headStarted && headSince != 0) {
+            headStarted = true;
+            headSince = nonZero(System.nanoTime());
+        }
+    }
+
+    /**
+     * Closes the connection if its awaited head is overdue: started (or the first) and older than
+     * {@code headerLimitNanos}, or idle longer than {@code idleLimitNanos}.
+     *
+     * @return {@code "header"} or {@code "idle"} when it was closed now, else {@code null}
+     */
+    String cutIfHeadOverdue(long now, long headerLimitNanos, long idleLimitNanos) {
+        long since = headSince;
+        if (since == 0 || cut) {
+            return null;
+        }
+        boolean started = headStarted;
+        if (now - since <= (started ? headerLimitNanos : idleLimitNanos)) {
+            return null;
+        }
+        cut = true;
+        LOG.log(Level.DEBUG, "client {0}: {1}; closing the connection",
+                remotePeer().host() + ":" + remotePeer().port(), started
+                        ? "no complete request head within --client-header-timeout-secs"
+                        : "idle longer than --client-idle-timeout-secs");
+        closeSocket();
+        return started ? "header" : "idle";
+    }
+
+    private void closeSocket() {
+        // closing a TLS socket may wait for a blocked writer's lock: never on the sweeping thread
+        Thread.ofVirtual().name("client-cut").start(() -> {
+            try {
+                ctx.serverSocket().close();
+            } catch (RuntimeException e) {
+                LOG.log(Level.DEBUG, "closing a client connection: " + e);
+            }
+        });
     }
 
     WireReader reader() {
@@ -71,14 +141,7 @@ final class ClientConnection implements ConnectionContext, DataWriter {
         LOG.log(Level.INFO, "client {0}: a write was blocked {1} ms ({2}); closing the connection",
                 remotePeer().host() + ":" + remotePeer().port(), (now - since) / 1_000_000,
                 stalled ? "--client-write-timeout-secs" : "the request's total deadline, --request-timeout-secs");
-        // closing a TLS socket may wait for the blocked writer's lock: never on the watchdog's thread
-        Thread.ofVirtual().name("client-write-cut").start(() -> {
-            try {
-                ctx.serverSocket().close();
-            } catch (RuntimeException e) {
-                LOG.log(Level.DEBUG, "closing a stalled client connection: " + e);
-            }
-        });
+        closeSocket();
         return true;
     }
 

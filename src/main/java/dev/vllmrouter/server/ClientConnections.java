@@ -4,10 +4,12 @@ import java.lang.System.Logger.Level;
 import java.lang.reflect.Field;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import io.helidon.common.socket.HelidonSocket;
 import io.helidon.common.socket.PlainSocket;
@@ -16,6 +18,8 @@ import io.helidon.http.HttpPrologue;
 import io.helidon.http.WritableHeaders;
 import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.http1.Http1ConnectionListener;
+
+import dev.vllmrouter.config.ClientListenerConfig;
 
 /**
  * The router's view of its client connections, one sweep every {@value #CHECK_MILLIS} ms on the maintenance
@@ -33,6 +37,10 @@ import io.helidon.webserver.http1.Http1ConnectionListener;
  *     in 101 ms slices).</li>
  * <li><b>Writes</b> ({@link ClientConnection}): a connection whose write has been blocked longer than
  *     {@code --client-write-timeout-secs}, or past its request's total deadline, is closed.</li>
+ * <li><b>Heads and idle keep-alive</b> ({@link ClientConnection}): a connection whose request head is not in
+ *     within {@code --client-header-timeout-secs}, or that waits for its next request longer than
+ *     {@code --client-idle-timeout-secs}, is closed; so is a socket accepted longer ago than the header limit that
+ *     never became an HTTP/1 connection (a TLS handshake not finished, nothing sent: {@link ClientSockets}).</li>
  * </ul>
  * <p>Helidon's idle monitor reads in 101 ms slices and gives up after the socket's read timeout, which on server
  * connections is 0 (none) — it would then report the socket closed after one slice. So the accepted socket's timeout
@@ -51,14 +59,88 @@ public final class ClientConnections implements Http1ConnectionListener {
     private final Set<Watch> watches = ConcurrentHashMap.newKeySet();
     private final Set<ClientConnection> open = ConcurrentHashMap.newKeySet();
     private final long writeLimitNanos;
+    private final long headerLimitNanos;
+    private final long idleLimitNanos;
+    private final ClientSockets sockets;
+    private final AtomicLong idleTimeouts = new AtomicLong();
+    private final AtomicLong headerTimeouts = new AtomicLong();
 
     /**
      * @param scheduler    runs the sweeps
      * @param writeTimeout longest a write to a client may stay blocked ({@code --client-write-timeout-secs})
+     * @param limits       the connection cap and the head and idle limits
      */
-    ClientConnections(ScheduledExecutorService scheduler, Duration writeTimeout) {
+    ClientConnections(ScheduledExecutorService scheduler, Duration writeTimeout, ClientListenerConfig limits) {
         this.writeLimitNanos = writeTimeout.toNanos();
+        this.headerLimitNanos = limits.headerTimeout().toNanos();
+        this.idleLimitNanos = limits.idleTimeout().toNanos();
+        this.sockets = new ClientSockets(limits.maxConnections(), headerLimitNanos);
         scheduler.scheduleAtFixedRate(this::sweep, CHECK_MILLIS, CHECK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** The accepted client sockets: the cap and the limit before a connection's first head. */
+    ClientSockets sockets() {
+        return sockets;
+    }
+
+    /** Client connections open now. */
+    public int open() {
+        return sockets.open();
+    }
+
+    /**
+     * Client connections closed by the router's limits since start: {@code refused} (over
+     * {@code --max-client-connections}), {@code header_timeout}, {@code idle_timeout}.
+     */
+    public Map<String, Long> closedByLimits() {
+        return Map.of("refused", sockets.refused(),
+                "header_timeout", sockets.headerTimeouts() + headerTimeouts.get(),
+                "idle_timeout", idleTimeouts.get());
+    }
+
+    /**
+     * The client-connection series, rendered at scrape: {@code vllm_router_client_connections} (open now),
+     * {@code vllm_router_client_connections_max} ({@code --max-client-connections}) and
+     * {@code vllm_router_client_connections_closed_total{reason}} ({@link #closedByLimits}).
+     */
+    public CharSequence metricsText() {
+        StringBuilder out = new StringBuilder(640);
+        out.append("# HELP vllm_router_client_connections Client connections open on the router's listener\n")
+                .append("# TYPE vllm_router_client_connections gauge\n")
+                .append("vllm_router_client_connections ").append(sockets.open()).append('\n')
+                .append("# HELP vllm_router_client_connections_max Most client connections open at once "
+                        + "(--max-client-connections)\n")
+                .append("# TYPE vllm_router_client_connections_max gauge\n")
+                .append("vllm_router_client_connections_max ").append(sockets.max()).append('\n')
+                .append("# HELP vllm_router_client_connections_closed_total Client connections the router closed "
+                        + "for a limit\n")
+                .append("# TYPE vllm_router_client_connections_closed_total counter\n");
+        for (Map.Entry<String, Long> e : new java.util.TreeMap<>(closedByLimits()).entrySet()) {
+            out.append("vllm_router_client_connections_closed_total{reason=\"").append(e.getKey()).append("\"} ")
+                    .append(e.getValue()).append('\n');
+        }
+        return out;
+    }
+
+    /** A new client connection (its socket is known by {@code raw}, or {@code null}) reaches HTTP/1 handling. */
+    ClientConnection connect(ConnectionContext ctx) {
+        long now = System.nanoTime();
+        Socket raw = null;
+        if (DELEGATE != null && ctx.serverSocket() instanceof PlainSocket plain) {
+            try {
+                raw = (Socket) DELEGATE.get(plain);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                // timed from now
+            }
+        }
+        return new ClientConnection(ctx, sockets.claim(raw, now));
+    }
+
+    /** The request handled on the calling thread is answered: its connection now waits for the next. */
+    void requestDone() {
+        if (current.get() instanceof ClientConnection c) {
+            c.requestDone();
+        }
     }
 
     // ---- request heads
@@ -74,6 +156,7 @@ public final class ClientConnections implements Http1ConnectionListener {
     public void headers(ConnectionContext ctx, Headers headers) {
         if (ctx instanceof ClientConnection c) {
             c.reader().headEnd();
+            c.headDone();
         }
         current.set(ctx);
         if (headers instanceof WritableHeaders<?> writable) {
@@ -183,8 +266,14 @@ public final class ClientConnections implements Http1ConnectionListener {
                 w.check(now);
             }
             for (ClientConnection c : open) {
-                c.cutIfOverdue(now, writeLimitNanos);
+                if (!c.cutIfOverdue(now, writeLimitNanos)) {
+                    String cut = c.cutIfHeadOverdue(now, headerLimitNanos, idleLimitNanos);
+                    if (cut != null) {
+                        (cut.equals("idle") ? idleTimeouts : headerTimeouts).incrementAndGet();
+                    }
+                }
             }
+            sockets.sweep(now);
         } catch (RuntimeException | Error e) {
             LOG.log(Level.WARNING, "client connection sweep failed", e); // the next sweep runs regardless
         }

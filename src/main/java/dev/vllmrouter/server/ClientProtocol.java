@@ -59,7 +59,7 @@ final class ClientProtocol implements ServerConnectionSelector {
 
     @Override
     public ServerConnection connection(ConnectionContext ctx) {
-        ClientConnection client = new ClientConnection(ctx);
+        ClientConnection client = connections.connect(ctx);
         return new Tracked(http1.connection(client), client, connections);
     }
 

@@ -2,15 +2,16 @@ package dev.vllmrouter.server;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 
-import io.helidon.common.configurable.Resource;
-import io.helidon.common.pki.Keys;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
+
+import dev.vllmrouter.config.ClientListenerConfig;
 
 /**
  * The Helidon web server: the router's listener ({@code --host:--port}) with the probe, admin and OpenAI services —
@@ -21,19 +22,22 @@ import io.helidon.webserver.http.HttpRouting;
  */
 public final class RouterServer {
     private static final String METRICS_SOCKET = "prometheus";
+    private static final List<String> TLS_PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
 
     private final WebServer server;
     private final dev.vllmrouter.config.RouterConfig config;
+    private final ClientConnections connections;
 
     public RouterServer(RouterContext ctx) {
         this.config = ctx.config();
+        this.connections = ctx.connections();
         var builder = WebServer.builder();
         if (config.tlsCertPath() != null) {
             // HTTPS on the main listener only; the Prometheus listener stays plain (scraped in-cluster)
-            Keys keys = Keys.builder().pem(pem -> pem.key(Resource.create(config.tlsKeyPath()))
-                    .certChain(Resource.create(config.tlsCertPath()))).build();
-            builder.tls(tls -> tls.privateKey(keys.privateKey().orElseThrow(() -> new IllegalArgumentException(
-                    "--tls-key-path: no private key in " + config.tlsKeyPath()))).privateKeyCertChain(keys.certChain()));
+            ServerTls.Material tlsFiles = tlsMaterial(config);
+            builder.tls(tls -> tls.privateKey(tlsFiles.key()).privateKeyCertChain(tlsFiles.chain())
+                    .enabledProtocols(TLS_PROTOCOLS)
+                    .enabledCipherSuites(config.clientListener().tlsCipherSuites()));
         }
         // the Host header is not used for routing; validating it costs ~2% of a proxied request
         Http1Config http1 = Http1Config.builder().validateRequestHostHeader(false)
@@ -72,16 +76,40 @@ public final class RouterServer {
 
     /**
      * The watcher of client connections that {@link RouterContext} carries; checks run on {@code scheduler}.
-     *
-     * @param writeTimeout {@code --client-write-timeout-secs}
+     * Its limits: {@code --client-write-timeout-secs} and the {@link ClientListenerConfig}.
      */
     public static ClientConnections connections(java.util.concurrent.ScheduledExecutorService scheduler,
-                                                Duration writeTimeout) {
-        return new ClientConnections(scheduler, writeTimeout);
+                                                dev.vllmrouter.config.RouterConfig config) {
+        return new ClientConnections(scheduler, config.clientWriteTimeout(), config.clientListener());
+    }
+
+    /**
+     * Reads and checks the HTTPS files and cipher suites, when {@code --tls-cert-path} is set.
+     *
+     * @throws dev.vllmrouter.config.ConfigException naming the flag and file at fault
+     */
+    public static void checkTls(dev.vllmrouter.config.RouterConfig config) {
+        tlsMaterial(config);
+    }
+
+    private static ServerTls.Material tlsMaterial(dev.vllmrouter.config.RouterConfig config) {
+        if (config.tlsCertPath() == null) {
+            return null;
+        }
+        ServerTls.checkSuites(config.clientListener().tlsCipherSuites());
+        return ServerTls.load(config.tlsCertPath(), config.tlsKeyPath());
     }
 
     /** The router's routes, for a server built elsewhere (tests). */
     public static void routing(HttpRouting.Builder routing, RouterContext ctx) {
+        // first, around everything: once a request is answered, its connection waits for the next under the idle limit
+        routing.addFilter((chain, req, res) -> {
+            try {
+                chain.proceed();
+            } finally {
+                ctx.connections().requestDone();
+            }
+        });
         routing.addFilter(new ConnectionCloseFilter());
         routing.addFilter(new CorsFilter(ctx.config().corsAllowedOrigins()));
         routing.register(new ProbeService(ctx))
@@ -98,6 +126,14 @@ public final class RouterServer {
     public RouterServer start() {
         server.start();
         if (server.isRunning() && server.port() > 0 && server.port(METRICS_SOCKET) > 0) {
+            // accept loops that outlive EMFILE; the client listener's with its connection cap
+            GuardedServerSocket.install(server, WebServer.DEFAULT_SOCKET_NAME, connections.sockets());
+            GuardedServerSocket.install(server, METRICS_SOCKET, null);
+            ClientListenerConfig limits = config.clientListener();
+            System.getLogger(RouterServer.class.getName()).log(System.Logger.Level.INFO, "client connections: at "
+                    + "most {0} open (--max-client-connections), request head within {1} s, idle keep-alive {2} s",
+                    String.valueOf(limits.maxConnections()), limits.headerTimeout().toSeconds(),
+                    limits.idleTimeout().toSeconds());
             return this;
         }
         server.stop();

@@ -30,17 +30,23 @@ final class WireReader extends DataReader {
     private String lineTarget;
     private String originalTarget;
 
-    WireReader(DataReader buffered, HelidonSocket socket) {
-        super(() -> next(buffered, socket));
+    /** @param onBytes told each time bytes come from the socket (or from what Helidon buffered) */
+    WireReader(DataReader buffered, HelidonSocket socket, Runnable onBytes) {
+        super(() -> next(buffered, socket, onBytes));
     }
 
-    private static byte[] next(DataReader buffered, HelidonSocket socket) {
+    private static byte[] next(DataReader buffered, HelidonSocket socket, Runnable onBytes) {
         int pending = buffered.available();
         if (pending > 0) {
+            onBytes.run();
             return buffered.readBytes(pending);
         }
         try {
-            return socket.get();
+            byte[] bytes = socket.get();
+            if (bytes != null) {
+                onBytes.run();
+            }
+            return bytes;
         } catch (UncheckedIOException e) {
             throw new ServerConnectionException("Failed to get data from socket", e);
         }

@@ -34,7 +34,19 @@ public final class RouterProcess implements AutoCloseable {
 
     /** Starts {@code vllm-router ARGS} with exactly {@code env} (plus {@code PATH}). */
     public static RouterProcess start(Map<String, String> env, String... args) {
-        List<String> cmd = new ArrayList<>();
+        return start(List.of(), env, args);
+    }
+
+    /**
+     * As {@link #start(Map, String...)}, under a limit of {@code descriptors} open files ({@code ulimit -n}, set by
+     * {@code /bin/sh} before it becomes the JVM).
+     */
+    public static RouterProcess startWithDescriptorLimit(int descriptors, Map<String, String> env, String... args) {
+        return start(List.of("/bin/sh", "-c", "ulimit -n " + descriptors + " && exec \"$@\"", "sh"), env, args);
+    }
+
+    private static RouterProcess start(List<String> prefix, Map<String, String> env, String... args) {
+        List<String> cmd = new ArrayList<>(prefix);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-XX:TieredStopAtLevel=1");
         cmd.add("-Xshare:auto");
@@ -75,6 +87,15 @@ public final class RouterProcess implements AutoCloseable {
             throw new AssertionError("the router did not start; output:\n" + output());
         }
         return Integer.parseInt(m.group(1));
+    }
+
+    /** The metrics port, once {@link #awaitListening()} returned. */
+    public int metricsPort() {
+        Matcher m = LISTENING.matcher(output());
+        if (!m.find()) {
+            throw new AssertionError("the router has not logged its listeners; output:\n" + output());
+        }
+        return Integer.parseInt(m.group(2));
     }
 
     /** Waits for the process to end (bounded, so that a hang fails the test) and returns its exit status. */
