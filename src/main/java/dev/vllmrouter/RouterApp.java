@@ -31,6 +31,9 @@ import dev.vllmrouter.fault.CircuitBreakerConfig;
 import dev.vllmrouter.health.HealthChecker;
 import dev.vllmrouter.health.HealthProbe;
 import dev.vllmrouter.health.WorkerWait;
+import dev.vllmrouter.kvevents.KvEventGauges;
+import dev.vllmrouter.kvevents.KvEventSubscriber;
+import dev.vllmrouter.kvindex.KvIndex;
 import dev.vllmrouter.metrics.FleetGauges;
 import dev.vllmrouter.metrics.PrometheusMetrics;
 import dev.vllmrouter.metrics.RouterMetrics;
@@ -82,6 +85,8 @@ public final class RouterApp implements AutoCloseable {
     private ZmqDiscovery discovery;
     private KubernetesDiscovery kubernetes;
     private final HealthChecker healthChecker;
+    /** The KV-event subscriber and its index, or {@code null} without {@code --kv-events-port}. */
+    private final KvEventSubscriber kvEvents;
     private final Drain drain = new Drain();
     private final AdmissionGate admission;
     private final Tracing tracing;
@@ -189,6 +194,11 @@ public final class RouterApp implements AutoCloseable {
         }
         admission = new AdmissionGate(config.admission().maxConcurrentRequests(), config.admission().queueSize(),
                 config.admission().queueTimeout(), ticker);
+        kvEvents = config.kvEvents() == null ? null : new KvEventSubscriber(config.kvEvents(), registry::snapshot,
+                new KvIndex(ticker, config.kvEvents().maxBlocks()), ticker);
+        if (kvEvents != null) {
+            prometheus.addScrapeSection(new KvEventGauges(kvEvents));
+        }
         prometheus.liveWorkers(() -> registry.snapshot().workers().stream().map(Worker::id).toList());
         prometheus.addScrapeSection(new FleetGauges(registry::snapshot, admission,
                 cacheAware.isEmpty() ? null : id -> cacheAware.stream().mapToLong(p -> p.treeChars(id)).sum()));
@@ -197,7 +207,7 @@ public final class RouterApp implements AutoCloseable {
                 RouterServer.connections(maintenance, config),
                 admission, drain, new Authenticator(config.auth(), config.auth().validationUrls().isEmpty() ? null
                         : new KeyValidator(config.auth().validationUrls(), config.auth().cacheTtl(),
-                                KeyValidator.http(Duration.ofSeconds(5)), ticker)), tracing);
+                                KeyValidator.http(Duration.ofSeconds(5)), ticker)), tracing, kvEvents);
         prometheus.addScrapeSection(ctx.connections()::metricsText);
         server = new RouterServer(ctx);
     }
@@ -235,6 +245,9 @@ public final class RouterApp implements AutoCloseable {
         }
         app.monitor.start();
         app.healthChecker.start();
+        if (app.kvEvents != null) {
+            app.kvEvents.start();
+        }
         try {
             app.server.start();
         } catch (RuntimeException e) {
@@ -306,6 +319,11 @@ public final class RouterApp implements AutoCloseable {
         return healthChecker;
     }
 
+    /** The KV-event subscriber and its index, or {@code null} when {@code --kv-events-port} is not given. */
+    public KvEventSubscriber kvEvents() {
+        return kvEvents;
+    }
+
     /** The background worker monitor (tests run a round on demand). */
     public WorkerMonitor monitor() {
         return monitor;
@@ -361,6 +379,9 @@ public final class RouterApp implements AutoCloseable {
         }
         monitor.close();
         healthChecker.close();
+        if (kvEvents != null) {
+            kvEvents.close();
+        }
         maintenance.shutdownNow();
         client.close();
     }

@@ -12,6 +12,7 @@ import dev.vllmrouter.common.WorkerUrl;
 import dev.vllmrouter.discovery.k8s.KubernetesDiscoveryConfig;
 import dev.vllmrouter.fault.CircuitBreakerConfig;
 import dev.vllmrouter.fault.RetryConfig;
+import dev.vllmrouter.kvevents.KvEventsConfig;
 import dev.vllmrouter.tracing.TracingConfig;
 
 import picocli.CommandLine.Model.OptionSpec;
@@ -62,7 +63,8 @@ public record RouterConfig(
         WorkerTlsConfig workerTls,
         TracingConfig tracing,
         KubernetesDiscoveryConfig kubernetes,
-        ClientListenerConfig clientListener) {
+        ClientListenerConfig clientListener,
+        KvEventsConfig kvEvents) {
 
     /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
     public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
@@ -229,7 +231,26 @@ public record RouterConfig(
                 Duration.ofSeconds(o.clientWriteTimeoutSecs), auth(o, parsed, settings), cors(o.corsAllowedOrigins),
                 logJson(o.logFormat), o.requestLog, tls(o.tlsCertPath, "--tls-cert-path", o.tlsKeyPath),
                 tls(o.tlsKeyPath, "--tls-key-path", o.tlsCertPath), workerTls(o), tracing(o, settings),
-                kubernetes(o), clientListener(o));
+                kubernetes(o), clientListener(o), kvEvents(o, parsed));
+    }
+
+    /** {@code --kv-events-port} and its companions; {@code null} when KV events are off. */
+    private static KvEventsConfig kvEvents(RouterOptions o, ParseResult parsed) {
+        if (o.kvEventsPort == null) {
+            for (String flag : List.of("--kv-events-topic", "--kv-events-replay-port", "--kv-events-stale-secs",
+                    "--kv-index-max-blocks")) {
+                require(!parsed.hasMatchedOption(parsed.commandSpec().findOption(flag)),
+                        flag + ": only with --kv-events-port");
+            }
+            return null;
+        }
+        try {
+            return new KvEventsConfig(o.kvEventsPort, o.kvEventsTopic,
+                    o.kvEventsReplayPort == null ? -1 : o.kvEventsReplayPort,
+                    Duration.ofSeconds(o.kvEventsStaleSecs), o.kvIndexMaxBlocks);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
     }
 
     private static AuthConfig auth(RouterOptions o, ParseResult parsed, SettingsSource settings) {

@@ -193,6 +193,28 @@ public final class RouterOptions {
             + "to every routed answer; it names internal worker URLs. (extension)")
     public boolean decisionHeader;
 
+    // ---- KV-cache events: the exact prefix-cache index (extension)
+    @Option(names = "--kv-events-port", paramLabel = "PORT", description = "Subscribe to every worker's vLLM KV-cache "
+            + "events (its --kv-events-config publisher) at tcp://<worker host>:<PORT + DP rank>; off when not given. "
+            + "(extension)")
+    public Integer kvEventsPort;
+
+    @Option(names = "--kv-events-topic", description = "Topic prefix to subscribe to (default: all topics). (extension)")
+    public String kvEventsTopic = "";
+
+    @Option(names = "--kv-events-replay-port", paramLabel = "PORT", description = "The engines' replay_endpoint port "
+            + "(+ DP rank): lost batches are asked for again there; without it a gap drops that worker's index "
+            + "entries. (extension)")
+    public Integer kvEventsReplayPort;
+
+    @Option(names = "--kv-events-stale-secs", description = "A worker sent requests but no KV-event batch for this "
+            + "long is in fallback. (extension)")
+    public long kvEventsStaleSecs = 10;
+
+    @Option(names = "--kv-index-max-blocks", description = "Bound of the KV-event index, in (worker, block) entries "
+            + "(about 200 bytes each). (extension)")
+    public int kvIndexMaxBlocks = 1 << 20;
+
     // ---- prefill/decode disaggregation
     @Option(names = "--vllm-pd-disaggregation",
             description = "Prefill/decode disaggregation: each request is prefilled on one worker, decoded on another.")

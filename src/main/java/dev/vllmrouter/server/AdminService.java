@@ -14,6 +14,8 @@ import io.helidon.webserver.http.ServerResponse;
 
 import dev.vllmrouter.auth.Authenticator;
 import dev.vllmrouter.common.WorkerUrl;
+import dev.vllmrouter.kvevents.KvEventSubscriber;
+import dev.vllmrouter.kvevents.SourceStatus;
 import dev.vllmrouter.openai.Json;
 import dev.vllmrouter.worker.Role;
 import dev.vllmrouter.worker.Worker;
@@ -80,7 +82,7 @@ final class AdminService implements HttpService {
             }
         }));
         ProbeService.getOrHead(rules, "/workers", (req, res) -> endpoint.run("/workers", req, res,
-                (r, sink, id) -> Endpoint.json(sink, res, 200, workersJson(ctx.registry().snapshot()))));
+                (r, sink, id) -> Endpoint.json(sink, res, 200, workersJson(ctx.registry().snapshot(), ctx.kvEvents()))));
         rules.post("/workers", (req, res) -> endpoint.run("/workers", req, res, (r, sink, id) -> postWorker(r, res,
                 sink)));
         ProbeService.getOrHead(rules, "/workers/*", (req, res) -> endpoint.run("/workers/{url}", req, res, (r, sink, id) -> {
@@ -226,7 +228,8 @@ final class AdminService implements HttpService {
         return URLDecoder.decode(raw, StandardCharsets.UTF_8);
     }
 
-    static String workersJson(WorkerSnapshot snapshot) {
+    /** vllm-router's listing; with KV events on, each subscribed worker also says how far its index is trusted. */
+    static String workersJson(WorkerSnapshot snapshot, KvEventSubscriber kvEvents) {
         StringBuilder sb = new StringBuilder("{\"workers\":[");
         List<Worker> workers = snapshot.workers();
         for (int i = 0; i < workers.size(); i++) {
@@ -242,6 +245,16 @@ final class AdminService implements HttpService {
             }
             if (w.bootstrapPort() > 0) {
                 sb.append(",\"bootstrap_port\":").append(w.bootstrapPort());
+            }
+            SourceStatus kv = kvEvents == null ? null : kvEvents.status(w.id());
+            if (kv != null) {
+                sb.append(",\"kv_events\":{\"state\":\"").append(kv.state().label()).append("\",\"reason\":")
+                        .append(Json.quote(kv.reason())).append(",\"endpoint\":").append(Json.quote(kv.endpoint()))
+                        .append(",\"connected\":").append(kv.connected())
+                        .append(",\"last_sequence\":").append(kv.lastSequence())
+                        .append(",\"age_seconds\":").append(kv.ageSeconds() < 0 ? "null"
+                                : String.format(java.util.Locale.ROOT, "%.3f", kv.ageSeconds()))
+                        .append(",\"blocks\":").append(kv.blocks()).append('}');
             }
             sb.append('}');
         }

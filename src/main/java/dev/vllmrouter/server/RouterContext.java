@@ -6,6 +6,7 @@ import dev.vllmrouter.tracing.Tracing;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.config.RouterConfig;
 import dev.vllmrouter.health.WorkerWait;
+import dev.vllmrouter.kvevents.KvEventSubscriber;
 import dev.vllmrouter.metrics.RouterMetrics;
 import dev.vllmrouter.monitor.WorkerMonitor;
 import dev.vllmrouter.pd.PdForwarder;
@@ -15,10 +16,13 @@ import dev.vllmrouter.proxy.ModelCatalog;
 import dev.vllmrouter.proxy.RequestIds;
 import dev.vllmrouter.worker.WorkerRegistry;
 
-/** What the HTTP services need, wired once by {@code RouterApp}; {@code pd} is {@code null} in regular mode. */
+/**
+ * What the HTTP services need, wired once by {@code RouterApp}; {@code pd} is {@code null} in regular mode,
+ * {@code kvEvents} without {@code --kv-events-port}.
+ */
 public record RouterContext(RouterConfig config, WorkerRegistry registry, Forwarder forwarder, PdForwarder pd,
                             ModelCatalog models, FleetCalls fleet, RequestIds requestIds, RouterMetrics metrics,
                             WorkerWait workerWait, WorkerMonitor monitor, Ticker ticker,
                             ClientConnections connections, AdmissionGate admission, Drain drain,
-                            Authenticator auth, Tracing tracing) {
+                            Authenticator auth, Tracing tracing, KvEventSubscriber kvEvents) {
 }
