@@ -60,13 +60,20 @@ final class DemoCommand implements Callable<Integer> {
         dev.vllmrouter.config.AcceptedFlags.warnings(options, spec.commandLine().getParseResult(), settings)
                 .forEach(w -> System.getLogger(DemoCommand.class.getName()).log(System.Logger.Level.WARNING, w));
         List<SimWorker> sims = new ArrayList<>();
+        boolean kvEvents = checked.kvEvents() != null;
         for (int i = 0; i < workers; i++) {
-            sims.add(SimWorker.start(SimConfig.builder()
+            SimConfig.Builder sim = SimConfig.builder()
                     .models(List.of(model))
                     .workerId("sim-" + i)
                     .ttft(Duration.ofMillis(ttftMs))
-                    .interTokenLatency(Duration.ofMillis(itlMs))
-                    .build()));
+                    .interTokenLatency(Duration.ofMillis(itlMs));
+            if (kvEvents) {
+                // every worker publishes at the same port, as vLLM engines on their own hosts do: each simulated
+                // worker gets its own loopback address (all of 127.0.0.0/8 is loopback on Linux)
+                sim.host("127.0.0." + (i + 1)).kvEventsPort(checked.kvEvents().port())
+                        .kvEventsReplayPort(checked.kvEvents().replayPort());
+            }
+            sims.add(SimWorker.start(sim.build()));
         }
         options.workerUrls = new ArrayList<>(sims.stream().map(SimWorker::url).toList());
         RouterConfig config = RouterConfig.from(options, spec.commandLine().getParseResult(), settings);
@@ -74,7 +81,8 @@ final class DemoCommand implements Callable<Integer> {
         RouterApp app = RouterApp.start(config);
         String url = app.url();
         System.out.println();
-        System.out.println("vllm-router demo: " + workers + " simulated workers " + options.workerUrls);
+        System.out.println("vllm-router demo: " + workers + " simulated workers " + options.workerUrls
+                + (kvEvents ? ", publishing KV-cache events (see GET " + url + "/workers)" : ""));
         System.out.println("Router: " + url + "   metrics: http://" + config.prometheusHost() + ":"
                 + app.metricsPort() + "/metrics   Ctrl-C to stop");
         System.out.println("Try:");

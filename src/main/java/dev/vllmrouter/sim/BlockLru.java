@@ -57,8 +57,21 @@ final class BlockLru {
         return table[find(key)] != 0;
     }
 
-    /** Inserts the key as most recently used, or moves it there; evicts the least recently used when full. */
-    void touch(long key) {
+    /** {@link #touch} found the key present and moved it. */
+    static final int PRESENT = 0;
+    /** {@link #touch} inserted the key into free room. */
+    static final int INSERTED = 1;
+    /** {@link #touch} inserted the key in place of the least recently used one ({@link #lastEvicted()}). */
+    static final int EVICTED = 2;
+
+    private long lastEvicted;
+
+    /**
+     * Inserts the key as most recently used, or moves it there; evicts the least recently used when full.
+     *
+     * @return {@link #PRESENT}, {@link #INSERTED} or {@link #EVICTED}
+     */
+    int touch(long key) {
         int pos = find(key);
         int entry = table[pos];
         if (entry != 0) {
@@ -67,20 +80,29 @@ final class BlockLru {
                 unlink(slot);
                 linkLast(slot);
             }
-            return;
+            return PRESENT;
         }
         int slot;
+        int outcome = INSERTED;
         if (size < capacity) {
             slot = size++;
         } else {
             slot = head;
             unlink(slot);
+            lastEvicted = keys[slot];
             removeFromTable(find(keys[slot]));
             pos = find(key); // the removal may have shifted the run this key probes
+            outcome = EVICTED;
         }
         keys[slot] = key;
         table[pos] = slot + 1;
         linkLast(slot);
+        return outcome;
+    }
+
+    /** The key the last {@link #touch} that returned {@link #EVICTED} evicted. */
+    long lastEvicted() {
+        return lastEvicted;
     }
 
     /** The least recently used key; the set must not be empty. */

@@ -17,7 +17,6 @@ import java.util.Set;
  */
 final class InfoRoutes {
     static final int MAX_MODEL_LEN = 8192;
-    private static final int VOCAB = 128_000;
     private static final byte[] VERSION = ByteSink.bytes("{\"version\":\"0.11.0-sim\"}");
 
     private final SimContext ctx;
@@ -155,7 +154,8 @@ final class InfoRoutes {
     }
 
     /**
-     * {@code /tokenize}: one token per 4 characters (see {@link Tokens}), ids from a hash of each piece;
+     * {@code /tokenize}: one token per 4 characters, with the ids of {@link Tokens#tokenId} (the ones the KV-cache
+     * events carry);
      * {@code messages} are rendered as chat generation prompts ({@link PromptText#chat}), so the count matches
      * the {@code prompt_tokens} of the same chat request.
      */
@@ -175,7 +175,7 @@ final class InfoRoutes {
         ByteSink s = new ByteSink(64 + count * 12);
         s.ascii("{\"count\":").append(count).ascii(",\"max_model_len\":").append(MAX_MODEL_LEN).ascii(",\"tokens\":[");
         for (int i = 0; i < count; i++) {
-            s.ascii(i == 0 ? "" : ",").append(Math.floorMod(PoolingRoutes.fnv(piece(text, i)), VOCAB));
+            s.ascii(i == 0 ? "" : ",").append(Tokens.tokenId(text, i));
         }
         s.ascii("],\"token_strs\":");
         if (strs) {

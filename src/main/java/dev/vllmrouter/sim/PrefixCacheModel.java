@@ -40,6 +40,10 @@ import dev.vllmrouter.common.Hashing;
  * {@link BlockLru} and the counters and is held only for O(blocks of the prompt) primitive-array operations.
  * Cost: a 32 KiB prompt (512 blocks) is a few tens of microseconds, most of it hashing.
  *
+ * <p>Changes: a {@link Listener} ({@link #listener(Listener)}) hears every change in cache order, under the lock: per
+ * admitted prompt the blocks evicted, then the runs of blocks newly stored (as vLLM's {@code BlockRemoved} and
+ * {@code BlockStored}); {@link #reset()} as a clear. The simulated worker publishes them as vLLM's KV-cache events.
+ *
  * <p>Parameters: {@code blockSize} tokens per block (default {@value #DEFAULT_BLOCK_SIZE}, vLLM's default),
  * {@code capacityBlocks} (default {@value #DEFAULT_CAPACITY_BLOCKS}).
  */
@@ -64,6 +68,28 @@ public final class PrefixCacheModel {
     private final BlockLru blocks;
     private long queriedTokens;
     private long hitTokens;
+    private volatile Listener listener;
+
+    /** Hears the cache's changes, in order, while the model's lock is held: it must only hand them on. */
+    public interface Listener {
+        /**
+         * One admitted prompt changed the cache.
+         *
+         * @param text    the prompt text (block {@code b} is tokens {@code [b * blockSize, (b + 1) * blockSize)})
+         * @param hashes  the chained hash of every full block of the prompt
+         * @param evicted hashes of the blocks evicted to make room, in eviction order (may be empty)
+         * @param runs    {@code [from, to)} ranges of {@code hashes} newly stored, ascending (may be empty)
+         */
+        void changed(String text, long[] hashes, long[] evicted, int[][] runs);
+
+        /** Every block was dropped ({@link #reset()}). */
+        void cleared();
+    }
+
+    /** Sets (or, with {@code null}, removes) the listener of cache changes. */
+    public void listener(Listener listener) {
+        this.listener = listener;
+    }
 
     /** A model with vLLM's default block size and {@value #DEFAULT_CAPACITY_BLOCKS} blocks. */
     public PrefixCacheModel() {
@@ -122,8 +148,13 @@ public final class PrefixCacheModel {
         lock.lock();
         try {
             int hit = leadingHits(hashes, limit);
-            for (int i = stored - 1; i >= 0; i--) {
-                blocks.touch(hashes[i]);
+            Listener l = listener;
+            if (l == null) {
+                for (int i = stored - 1; i >= 0; i--) {
+                    blocks.touch(hashes[i]);
+                }
+            } else {
+                storeReporting(l, promptText, hashes, stored);
             }
             int cached = hit * blockSize;
             queriedTokens += promptTokens;
@@ -149,11 +180,55 @@ public final class PrefixCacheModel {
         }
     }
 
+    /**
+     * The store loop of {@link #lookupAndStore} when a listener hears changes: the same touches, noting which blocks
+     * were new and which were evicted. A block of this prompt that was evicted by an earlier touch of the same loop and
+     * stored again is reported removed, then stored, which is the order the changes happened in.
+     */
+    private void storeReporting(Listener l, CharSequence text, long[] hashes, int stored) {
+        boolean[] fresh = new boolean[stored];
+        long[] evicted = new long[4];
+        int evictedCount = 0;
+        boolean any = false;
+        for (int i = stored - 1; i >= 0; i--) {
+            int outcome = blocks.touch(hashes[i]);
+            if (outcome != BlockLru.PRESENT) {
+                fresh[i] = true;
+                any = true;
+            }
+            if (outcome == BlockLru.EVICTED) {
+                if (evictedCount == evicted.length) {
+                    evicted = java.util.Arrays.copyOf(evicted, evictedCount * 2);
+                }
+                evicted[evictedCount++] = blocks.lastEvicted();
+            }
+        }
+        if (!any) {
+            return;
+        }
+        java.util.List<int[]> runs = new java.util.ArrayList<>();
+        for (int i = 0; i < stored; i++) {
+            if (fresh[i]) {
+                int from = i;
+                while (i < stored && fresh[i]) {
+                    i++;
+                }
+                runs.add(new int[] {from, i});
+            }
+        }
+        l.changed(text.toString(), hashes, java.util.Arrays.copyOf(evicted, evictedCount),
+                runs.toArray(int[][]::new));
+    }
+
     /** Drops every cached block ({@code POST /reset_prefix_cache}); the counters keep counting. */
     public void reset() {
         lock.lock();
         try {
             blocks.clear();
+            Listener l = listener;
+            if (l != null) {
+                l.cleared();
+            }
         } finally {
             lock.unlock();
         }

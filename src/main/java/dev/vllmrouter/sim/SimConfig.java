@@ -27,6 +27,11 @@ import java.util.Objects;
  *       (the simulator turns it on by default; off, the field is always null)</li>
  *   <li>{@code prefillPerToken} 0: extra time to first token per prompt token not served from the prefix
  *       cache, so cache hits show up as lower TTFT</li>
+ *   <li>{@code kvEventsPort} -1 = off; otherwise the worker publishes its prefix cache's changes as vLLM's KV-cache
+ *       events on a ZeroMQ PUB socket at {@code tcp://host:kvEventsPort} (0 = ephemeral; {@link SimWorker#kvEvents()}
+ *       tells the real one), see {@link SimKvEvents}</li>
+ *   <li>{@code kvEventsReplayPort} -1 = no replay socket (0 = ephemeral); {@code kvEventsEncoding} MAP (vLLM 0.24+,
+ *       or ARRAY as up to 0.23); {@code kvEventsTopic} ""</li>
  *   <li>{@code apiKey} null: as vLLM's {@code --api-key}, every {@code /v1} request but {@code OPTIONS} then needs
  *       {@code Authorization: Bearer <key>}, else 401 {@code {"error":"Unauthorized"}}</li>
  * </ul>
@@ -34,7 +39,9 @@ import java.util.Objects;
 public record SimConfig(String host, int port, List<String> models, String workerId,
                         Duration ttft, Duration interTokenLatency, int defaultMaxTokens, int maxNumSeqs,
                         int maxPayloadBytes, int cacheBlocks, int blockSize,
-                        boolean enablePromptTokensDetails, Duration prefillPerToken, String apiKey) {
+                        boolean enablePromptTokensDetails, Duration prefillPerToken, String apiKey,
+                        int kvEventsPort, int kvEventsReplayPort, SimKvEvents.Encoding kvEventsEncoding,
+                        String kvEventsTopic) {
 
     /** Default request body limit: 10 MiB. */
     public static final int DEFAULT_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -73,6 +80,17 @@ public record SimConfig(String host, int port, List<String> models, String worke
                     + ", got " + blockSize);
         }
         prefillPerToken = requireNonNegative(prefillPerToken, "prefillPerToken");
+        if (kvEventsPort < -1 || kvEventsPort > 65535 || kvEventsReplayPort < -1 || kvEventsReplayPort > 65535) {
+            throw new IllegalArgumentException("KV-event ports must be in -1..65535 (-1 = off, 0 = ephemeral), got "
+                    + kvEventsPort + " and " + kvEventsReplayPort);
+        }
+        Objects.requireNonNull(kvEventsEncoding, "kvEventsEncoding");
+        Objects.requireNonNull(kvEventsTopic, "kvEventsTopic");
+    }
+
+    /** Whether the worker publishes KV-cache events. */
+    public boolean kvEvents() {
+        return kvEventsPort >= 0;
     }
 
     /** A builder with every default set; see the class comment. */
@@ -85,7 +103,9 @@ public record SimConfig(String host, int port, List<String> models, String worke
         return new Builder().host(host).port(port).models(models).workerId(workerId).ttft(ttft)
                 .interTokenLatency(interTokenLatency).defaultMaxTokens(defaultMaxTokens).maxNumSeqs(maxNumSeqs)
                 .maxPayloadBytes(maxPayloadBytes).cacheBlocks(cacheBlocks).blockSize(blockSize)
-                .enablePromptTokensDetails(enablePromptTokensDetails).prefillPerToken(prefillPerToken).apiKey(apiKey);
+                .enablePromptTokensDetails(enablePromptTokensDetails).prefillPerToken(prefillPerToken).apiKey(apiKey)
+                .kvEventsPort(kvEventsPort).kvEventsReplayPort(kvEventsReplayPort).kvEventsEncoding(kvEventsEncoding)
+                .kvEventsTopic(kvEventsTopic);
     }
 
     /** The model that serves requests without a {@code model} field. */
@@ -117,6 +137,10 @@ public record SimConfig(String host, int port, List<String> models, String worke
         private boolean enablePromptTokensDetails = true;
         private Duration prefillPerToken = Duration.ZERO;
         private String apiKey;
+        private int kvEventsPort = -1;
+        private int kvEventsReplayPort = -1;
+        private SimKvEvents.Encoding kvEventsEncoding = SimKvEvents.Encoding.MAP;
+        private String kvEventsTopic = "";
 
         private Builder() {
         }
@@ -195,10 +219,32 @@ public record SimConfig(String host, int port, List<String> models, String worke
             return this;
         }
 
+        /** Publish KV-cache events at this port (0: ephemeral; -1: off, the default). */
+        public Builder kvEventsPort(int kvEventsPort) {
+            this.kvEventsPort = kvEventsPort;
+            return this;
+        }
+
+        /** Answer replay requests at this port (0: ephemeral; -1: none, the default). */
+        public Builder kvEventsReplayPort(int kvEventsReplayPort) {
+            this.kvEventsReplayPort = kvEventsReplayPort;
+            return this;
+        }
+
+        public Builder kvEventsEncoding(SimKvEvents.Encoding kvEventsEncoding) {
+            this.kvEventsEncoding = kvEventsEncoding;
+            return this;
+        }
+
+        public Builder kvEventsTopic(String kvEventsTopic) {
+            this.kvEventsTopic = kvEventsTopic;
+            return this;
+        }
+
         public SimConfig build() {
             return new SimConfig(host, port, models, workerId, ttft, interTokenLatency, defaultMaxTokens,
                     maxNumSeqs, maxPayloadBytes, cacheBlocks, blockSize, enablePromptTokensDetails,
-                    prefillPerToken, apiKey);
+                    prefillPerToken, apiKey, kvEventsPort, kvEventsReplayPort, kvEventsEncoding, kvEventsTopic);
         }
     }
 }

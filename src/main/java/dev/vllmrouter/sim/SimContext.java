@@ -27,6 +27,8 @@ final class SimContext {
     final ConnectionWatch watch = new ConnectionWatch();
     final PrefixCacheModel prefixCache;
     final SimMoriio moriio = new SimMoriio(this);
+    /** The KV-event publisher, or {@code null} when events are off. */
+    final SimKvEvents kvEvents;
     private final Set<String> models;
     private final CountDownLatch closing = new CountDownLatch(1);
     private volatile String workerId;
@@ -35,6 +37,10 @@ final class SimContext {
         this.config = config;
         this.scheduler = new Scheduler(config.maxNumSeqs());
         this.prefixCache = new PrefixCacheModel(config.blockSize(), config.cacheBlocks());
+        this.kvEvents = config.kvEvents() ? new SimKvEvents(config.host(), config.kvEventsPort(),
+                config.kvEventsReplayPort(), config.kvEventsEncoding(), config.kvEventsTopic(), config.blockSize())
+                : null;
+        prefixCache.listener(kvEvents);
         this.models = Set.copyOf(new HashSet<>(config.models()));
         this.workerId = config.workerId();
     }
@@ -80,6 +86,9 @@ final class SimContext {
 
     void close() {
         closing.countDown();
+        if (kvEvents != null) {
+            kvEvents.close();
+        }
         scheduler.close();
         faults.wakeAll();
     }

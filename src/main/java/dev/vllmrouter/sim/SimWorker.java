@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Prefix caching: every chat/completions request is looked up in and then stored into one
  * {@link PrefixCacheModel} ({@link #prefixCache()}), which drives {@code usage.prompt_tokens_details},
  * the optional prefill-time saving, {@code vllm:prefix_cache_*} and {@code vllm:kv_cache_usage_perc};
- * {@code /reset_prefix_cache} empties it.
+ * {@code /reset_prefix_cache} empties it. With {@code kvEventsPort} set, its changes are published as vLLM's KV-cache
+ * events ({@link #kvEvents()}).
  *
  * <p>Control: {@link #faults()} injects failures, hangs, mid-stream deaths, latency and health at runtime;
  * {@link #inFlight()} / {@link #served()} count inference requests (the {@code /load} value).
@@ -113,6 +114,14 @@ public final class SimWorker implements AutoCloseable {
                 .post("/moriio/notify", info.handler(info::moriioNotify))
                 .get("/sim/bytes", info.handler(info::bytes))
                 .any(info::fallback);
+    }
+
+    /**
+     * The worker's KV-cache event publisher (its ports; {@link SimKvEvents#close()} kills it), or {@code null} when
+     * the worker publishes none.
+     */
+    public SimKvEvents kvEvents() {
+        return ctx.kvEvents;
     }
 
     /** The MoRI-IO connector this worker plays (off until a mode is set). */

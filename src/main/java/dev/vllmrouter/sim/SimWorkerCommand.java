@@ -110,6 +110,23 @@ public final class SimWorkerCommand implements Callable<Integer> {
                     + "registers as MoRI-IO engines do (for --kv-connector moriio).")
     SimMoriio.Mode moriioMode;
 
+    @Option(names = "--kv-events-port", defaultValue = "-1", description = "Publish the prefix cache's changes as "
+            + "vLLM's KV-cache events (ZeroMQ PUB at tcp://<host>:PORT, as --kv-events-config's endpoint); -1 = off, "
+            + "0 = ephemeral (default: ${DEFAULT-VALUE}).")
+    int kvEventsPort;
+
+    @Option(names = "--kv-events-replay-port", defaultValue = "-1", description = "Serve vLLM's replay protocol "
+            + "(ROUTER, as replay_endpoint) at this port; -1 = off (default: ${DEFAULT-VALUE}).")
+    int kvEventsReplayPort;
+
+    @Option(names = "--kv-events-encoding", defaultValue = "map", description = "map (vLLM 0.24 and later) or array "
+            + "(vLLM 0.23 and earlier) (default: ${DEFAULT-VALUE}).")
+    String kvEventsEncoding;
+
+    @Option(names = "--kv-events-topic", defaultValue = "", description = "Topic of the KV-event messages (default: "
+            + "none).")
+    String kvEventsTopic;
+
     private final PrintStream out;
 
     public SimWorkerCommand() {
@@ -137,6 +154,10 @@ public final class SimWorkerCommand implements Callable<Integer> {
                 .enablePromptTokensDetails(enablePromptTokensDetails)
                 .prefillPerToken(Duration.ofNanos(Math.multiplyExact(prefillUsPerToken, 1000L)))
                 .apiKey(apiKey)
+                .kvEventsPort(kvEventsPort)
+                .kvEventsReplayPort(kvEventsReplayPort)
+                .kvEventsEncoding(SimKvEvents.Encoding.parse(kvEventsEncoding))
+                .kvEventsTopic(kvEventsTopic)
                 .build();
     }
 
