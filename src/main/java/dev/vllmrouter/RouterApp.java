@@ -18,6 +18,7 @@ import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.common.WorkerUrl;
 import dev.vllmrouter.config.ConfigException;
+import dev.vllmrouter.config.TokenizerConfig;
 import dev.vllmrouter.config.HealthConfig;
 import dev.vllmrouter.config.PdConfig;
 import dev.vllmrouter.config.PolicyConfig;
@@ -54,6 +55,8 @@ import dev.vllmrouter.proxy.Sleeper;
 import dev.vllmrouter.server.Drain;
 import dev.vllmrouter.server.RouterContext;
 import dev.vllmrouter.server.RouterServer;
+import dev.vllmrouter.tokenize.PromptTokenizers;
+import dev.vllmrouter.tokenize.TokenizerLoadException;
 import dev.vllmrouter.tracing.Tracing;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.worker.Role;
@@ -91,10 +94,13 @@ public final class RouterApp implements AutoCloseable {
     private final AdmissionGate admission;
     private final Tracing tracing;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Router-side tokenization (--tokenizer-path); loaded at start, not used by routing yet. */
+    private final PromptTokenizers tokenizers;
 
     /** @param kubeClient the Kubernetes API client for {@code --service-discovery}; {@code null}: in-cluster config or KUBECONFIG */
     private RouterApp(RouterConfig config, ApiClient kubeClient) {
         this.config = config;
+        tokenizers = tokenizers(config.tokenizers());
         Ticker ticker = Ticker.system();
         RandomSource random = RandomSource.threadLocal();
         PrometheusMetrics prometheus = new PrometheusMetrics();
@@ -210,6 +216,24 @@ public final class RouterApp implements AutoCloseable {
                                 KeyValidator.http(Duration.ofSeconds(5)), ticker)), tracing, kvEvents);
         prometheus.addScrapeSection(ctx.connections()::metricsText);
         server = new RouterServer(ctx);
+    }
+
+    private static PromptTokenizers tokenizers(TokenizerConfig tc) {
+        if (tc.isEmpty()) {
+            return PromptTokenizers.none();
+        }
+        try {
+            PromptTokenizers loaded = PromptTokenizers.load(tc.defaultPath(), tc.perModel(), Clock.systemDefaultZone());
+            LOG.log(Level.INFO, "router-side tokenization: {0} tokenizer(s) from --tokenizer-path", loaded.size());
+            return loaded;
+        } catch (TokenizerLoadException e) {
+            throw new ConfigException("--tokenizer-path: " + e.getMessage());
+        }
+    }
+
+    /** The router's tokenizers per model (empty without --tokenizer-path). */
+    public PromptTokenizers tokenizers() {
+        return tokenizers;
     }
 
     /** A policy instance; cache_aware ones get their tree trimmed every {@code --eviction-interval}. */
@@ -384,5 +408,6 @@ public final class RouterApp implements AutoCloseable {
         }
         maintenance.shutdownNow();
         client.close();
+        tokenizers.close();
     }
 }

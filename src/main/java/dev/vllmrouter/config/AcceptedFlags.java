@@ -16,7 +16,7 @@ import picocli.CommandLine.ParseResult;
  * <ul>
  *   <li>{@code --backend/--runtime}: {@code vllm}; {@code trtllm} and {@code anthropic} route as vllm with a warning,
  *       which is what vllm-router itself does; {@code openai} (a different routing mode) is refused.</li>
- *   <li>{@code --history-backend memory|none} (IGW only), {@code --model-path}, {@code --tokenizer-path} and
+ *   <li>{@code --history-backend memory|none} (IGW only), {@code --model-path} and
  *       {@code --mini-lb}: {@link RouterOptions#ACCEPTED_WITHOUT_EFFECT}.</li>
  * </ul>
  */

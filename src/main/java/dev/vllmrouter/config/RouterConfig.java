@@ -64,7 +64,8 @@ public record RouterConfig(
         TracingConfig tracing,
         KubernetesDiscoveryConfig kubernetes,
         ClientListenerConfig clientListener,
-        KvEventsConfig kvEvents) {
+        KvEventsConfig kvEvents,
+        TokenizerConfig tokenizers) {
 
     /** The request-id headers vllm-router reads when {@code --request-id-headers} is not given. */
     public static final List<String> DEFAULT_REQUEST_ID_HEADERS =
@@ -231,7 +232,8 @@ public record RouterConfig(
                 Duration.ofSeconds(o.clientWriteTimeoutSecs), auth(o, parsed, settings), cors(o.corsAllowedOrigins),
                 logJson(o.logFormat), o.requestLog, tls(o.tlsCertPath, "--tls-cert-path", o.tlsKeyPath),
                 tls(o.tlsKeyPath, "--tls-key-path", o.tlsCertPath), workerTls(o), tracing(o, settings),
-                kubernetes(o), clientListener(o), kvEvents(o, parsed));
+                kubernetes(o), clientListener(o), kvEvents(o, parsed),
+                TokenizerConfig.parse(o.tokenizerPath));
     }
 
     /** {@code --kv-events-port} and its companions; {@code null} when KV events are off. */

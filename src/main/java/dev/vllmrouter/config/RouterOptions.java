@@ -140,9 +140,11 @@ public final class RouterOptions {
             + "model for router-side tokenization. Accepted with a warning: no effect yet.")
     public String modelPath;
 
-    @Option(names = "--tokenizer-path", paramLabel = "PATH", description = "Python launcher / older vllm-router: "
-            + "tokenizer for router-side tokenization. Accepted with a warning: no effect yet.")
-    public String tokenizerPath;
+    @Option(names = "--tokenizer-path", arity = "1..*", split = ",", paramLabel = "[MODEL=]DIR",
+            description = "Hugging Face model directory (tokenizer.json, tokenizer_config.json or "
+                    + "chat_template.jinja) the router tokenizes prompts with, as vLLM does; MODEL=DIR for one model "
+                    + "of several. Repeatable.")
+    public List<String> tokenizerPath = new ArrayList<>();
 
     @Option(names = "--mini-lb", description = "Python launcher: its debug load balancer. Accepted with a warning: "
             + "this router serves instead.")
@@ -401,7 +403,6 @@ public final class RouterOptions {
             "--history-backend", "it configures the Responses API storage of the IGW mode, which this router does not"
                     + " have",
             "--model-path", "router-side tokenization is not built yet; the router reads no model files",
-            "--tokenizer-path", "router-side tokenization is not built yet; the router reads no tokenizer files",
             "--mini-lb", "this is the Python launcher's debug load balancer; this router serves instead");
 
     /** Flags whose feature has not landed; giving one (CLI, environment or file) stops the start. */

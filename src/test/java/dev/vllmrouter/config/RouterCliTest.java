@@ -188,11 +188,10 @@ class RouterCliTest {
     void flagsThatChangeNothingHereAreAcceptedWithAWarning(@TempDir Path dir) throws Exception {
         RouterCli.Parsed p = RouterCli.parseWithWarnings(NO_ENV, "--worker-urls", "http://a:8000",
                 "--backend", "vllm", "--history-backend", "memory", "--model-path", "/models/qwen",
-                "--tokenizer-path", "/models/qwen", "--mini-lb");
+                "--mini-lb");
         assertThat(p.config().workers()).hasSize(1);
-        assertThat(p.warnings()).hasSize(4).anySatisfy(w -> assertThat(w).startsWith("--history-backend is accepted"))
+        assertThat(p.warnings()).hasSize(3).anySatisfy(w -> assertThat(w).startsWith("--history-backend is accepted"))
                 .anySatisfy(w -> assertThat(w).startsWith("--model-path is accepted"))
-                .anySatisfy(w -> assertThat(w).startsWith("--tokenizer-path is accepted"))
                 .anySatisfy(w -> assertThat(w).startsWith("--mini-lb is accepted"));
         assertThat(RouterCli.parseWithWarnings(NO_ENV, "--runtime", "trtllm").warnings())
                 .containsExactly("--backend trtllm: not implemented (as in vllm-router); routing as vllm");

@@ -15,14 +15,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * The real tokenizer files of Qwen3 and Llama 3.1 kept in src/test/resources/tokenize (gzip copies of what the npm
  * packages of scripts/tokenizer-oracle.sh ship), unpacked into a directory as a Hugging Face model directory looks.
  */
-final class TokenizerFixtures {
+public final class TokenizerFixtures {
     static final ObjectMapper JSON = new ObjectMapper();
 
     private TokenizerFixtures() {
     }
 
     /** Unpacks model {@code qwen3} or {@code llama3_1} under {@code parent} and returns its directory. */
-    static Path modelDirectory(String model, Path parent) {
+    public static Path modelDirectory(String model, Path parent) {
         Path dir = parent.resolve(model);
         try {
             Files.createDirectories(dir);
@@ -39,7 +39,7 @@ final class TokenizerFixtures {
         return dir;
     }
 
-    static JsonNode json(String name) {
+    public static JsonNode json(String name) {
         try (InputStream in = resource(name)) {
             return JSON.readTree(in);
         } catch (IOException e) {
