@@ -9,6 +9,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
+import dev.vllmrouter.common.LogLimiter;
 import dev.vllmrouter.common.Ticker;
 
 /**
@@ -51,6 +52,8 @@ public final class KeyValidator {
     private final long invalidTtlNanos;
     private final ConcurrentHashMap<String, Entry> accepted = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Entry> refused = new ConcurrentHashMap<>();
+    /** A service that is down fails every uncached key: one line per service, outcome and minute. */
+    private final LogLimiter outages;
 
     public KeyValidator(List<String> urls, Duration ttl, Probe probe, Ticker ticker) {
         this.urls = List.copyOf(urls);
@@ -58,6 +61,7 @@ public final class KeyValidator {
         this.ticker = ticker;
         this.validTtlNanos = ttl.toNanos();
         this.invalidTtlNanos = Math.min(ttl.toNanos(), Duration.ofSeconds(INVALID_TTL_SECONDS).toNanos());
+        this.outages = LogLimiter.perMinute(LOG, ticker);
     }
 
     public boolean valid(String token) {
@@ -112,8 +116,9 @@ public final class KeyValidator {
             }
             if (status < 0 || status >= 500 || status == 408 || status == 429) {
                 // no verdict: the service (or the proxy in front of it) is down or overloaded
-                LOG.log(Level.WARNING, "API key validation service {0} gave no verdict ({1})", url,
-                        status < 0 ? "unreachable" : "HTTP " + status);
+                String why = status < 0 ? "unreachable" : "HTTP " + status;
+                outages.log(Level.WARNING, url + " " + why,
+                        () -> "API key validation service " + url + " gave no verdict (" + why + ")");
                 down = true;
             }
         }
