@@ -189,10 +189,10 @@ public final class PdForwarder {
                     }
                     LOG.log(Level.WARNING, "request {0}: prefill on {1} answered {2}", req.requestId(),
                             a.worker().id(), a.status());
-                    throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: status " + a.status()
+                    throw RouterException.upstream(ErrorKind.BAD_GATEWAY, "Prefill failed: status " + a.status()
                             + " from " + a.worker().id() + (a.exhausted() == null ? ""
                             : " (after " + a.attempt().number() + " attempts: " + a.exhausted().reason().label()
-                            + ")"));
+                            + ")"), null);
                 }
                 decode(req, sink, key, body, decode, decodeAttempt, a.decision(), a.answer(), target, deadline, fleet);
             }
@@ -200,9 +200,9 @@ public final class PdForwarder {
                 LOG.log(Level.WARNING, "request {0}: prefill on {1} failed: {2}", req.requestId(), f.worker().id(),
                         f.cause().getMessage());
                 throw f.timeout()
-                        ? new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Prefill worker " + f.worker().id()
+                        ? RouterException.upstream(ErrorKind.GATEWAY_TIMEOUT, "Prefill worker " + f.worker().id()
                                 + " did not answer in time", f.cause())
-                        : new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + f.cause().getMessage()
+                        : RouterException.upstream(ErrorKind.BAD_GATEWAY, "Prefill failed: " + f.cause().getMessage()
                                 + f.note(), f.cause());
             }
             case AttemptLoop.NoWorker<Prefilled> n -> {
@@ -212,7 +212,7 @@ public final class PdForwarder {
                             ? "No available prefill workers: every circuit is open after repeated failures"
                             : "No available prefill workers");
                 }
-                throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + n.lastFailure()
+                throw RouterException.upstream(ErrorKind.BAD_GATEWAY, "Prefill failed: " + n.lastFailure()
                         + " (no other prefill worker left to try)", n.lastException());
             }
             case AttemptLoop.Abandoned<Prefilled> ignored -> {
@@ -407,13 +407,13 @@ public final class PdForwarder {
             case AttemptLoop.Answer<Void> a -> relayDecode(req, sink, a, prefill, merge ? prefilled.json() : null,
                     CachedTokens.appliesTo(req.rawPath()), CachedTokens.prefillCached(prefilled.json()), deadline);
             case AttemptLoop.Failed<Void> f -> throw f.timeout()
-                    ? new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + f.worker().id()
+                    ? RouterException.upstream(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + f.worker().id()
                             + " did not answer in time", f.cause())
-                    : new RouterException(ErrorKind.BAD_GATEWAY, "Decode failed: " + f.cause().getMessage()
+                    : RouterException.upstream(ErrorKind.BAD_GATEWAY, "Decode failed: " + f.cause().getMessage()
                             + f.note(), f.cause());
             case AttemptLoop.NoWorker<Void> n -> throw n.lastFailure() == null
                     ? new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available decode workers")
-                    : new RouterException(ErrorKind.BAD_GATEWAY, "Decode failed: " + n.lastFailure()
+                    : RouterException.upstream(ErrorKind.BAD_GATEWAY, "Decode failed: " + n.lastFailure()
                             + " (no other decode worker left to try)", n.lastException());
             case AttemptLoop.Abandoned<Void> ignored -> { }
         }
@@ -475,16 +475,16 @@ public final class PdForwarder {
                 if (!decodeHead.compareAndSet(null, a.response())) {
                     a.close();
                     a.trace().end(a.status());
-                    throw new RouterException(ErrorKind.BAD_GATEWAY, "Prefill failed: " + prefillFailure.get());
+                    throw RouterException.upstream(ErrorKind.BAD_GATEWAY, "Prefill failed: " + prefillFailure.get(), null);
                 }
                 relayDecode(req, sink, a, prefill, null, false, null, deadline);
             }
-            case AttemptLoop.Abandoned<Void> ignored -> throw new RouterException(ErrorKind.BAD_GATEWAY,
-                    "Prefill failed: " + prefillFailure.get());
+            case AttemptLoop.Abandoned<Void> ignored -> throw RouterException.upstream(ErrorKind.BAD_GATEWAY,
+                    "Prefill failed: " + prefillFailure.get(), null);
             case AttemptLoop.Failed<Void> f -> throw f.timeout()
-                    ? new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + f.worker().id()
+                    ? RouterException.upstream(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + f.worker().id()
                             + " did not answer in time", f.cause())
-                    : new RouterException(ErrorKind.BAD_GATEWAY, "Decode failed: " + f.cause().getMessage(),
+                    : RouterException.upstream(ErrorKind.BAD_GATEWAY, "Decode failed: " + f.cause().getMessage(),
                             f.cause());
             case AttemptLoop.NoWorker<Void> n -> throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE,
                     "No available decode workers");

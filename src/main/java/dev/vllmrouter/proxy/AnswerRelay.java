@@ -243,8 +243,7 @@ public final class AnswerRelay {
                 LOG.log(Level.WARNING, "request {0}: stream from {1} broke after {2} events: {3}", req.requestId(),
                         worker.id(), relay.events(), timeout ? "timeout" : String.valueOf(relay.failure()));
                 OpenAiError error = timeout
-                        ? OpenAiError.of(ErrorKind.GATEWAY_TIMEOUT, "Worker " + worker.id() + " timed out mid-stream")
-                        : OpenAiError.of(ErrorKind.BAD_GATEWAY, "Worker " + worker.id() + " failed mid-stream");
+                        ? midStream(ErrorKind.GATEWAY_TIMEOUT, req) : midStream(ErrorKind.BAD_GATEWAY, req);
                 try {
                     out.write(error.toSseBytes());
                     out.flush();
@@ -255,12 +254,18 @@ public final class AnswerRelay {
         }
     }
 
+    /** The last event of a broken stream: generic, with the request id (the log above names the worker). */
+    private static OpenAiError midStream(ErrorKind kind, ProxyRequest req) {
+        return OpenAiError.of(kind, RouterException.genericMessage(kind) + " mid-stream (request id "
+                + req.requestId().value() + "; the router's log has the details)");
+    }
+
     private static RouterException failedMidAnswer(Worker worker, Throwable e, boolean timedOut) {
         UpstreamException u = UpstreamException.classify(worker.id(), e);
         if (timedOut || u.kind() == UpstreamException.Kind.TIMEOUT) {
-            return new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Worker " + worker.id() + " timed out", u);
+            return RouterException.upstream(ErrorKind.GATEWAY_TIMEOUT, "Worker " + worker.id() + " timed out", u);
         }
-        return new RouterException(ErrorKind.BAD_GATEWAY, "Worker " + worker.id() + " failed while answering: "
+        return RouterException.upstream(ErrorKind.BAD_GATEWAY, "Worker " + worker.id() + " failed while answering: "
                 + u.getMessage(), u);
     }
 

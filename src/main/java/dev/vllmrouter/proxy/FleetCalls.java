@@ -68,7 +68,7 @@ public final class FleetCalls {
             }
         }
         if (lastBody == null) {
-            throw new RouterException(ErrorKind.BAD_GATEWAY, "No worker response");
+            throw RouterException.upstream(ErrorKind.BAD_GATEWAY, "No worker response", null);
         }
         sink.status(lastStatus);
         HeaderRules.toClient(lastHeaders, sink);

@@ -133,9 +133,9 @@ public final class Forwarder {
         switch (outcome) {
             case AttemptLoop.Answer<Void> a -> relay(req, sink, a, deadline);
             case AttemptLoop.Failed<Void> f -> throw f.timeout()
-                    ? new RouterException(ErrorKind.GATEWAY_TIMEOUT, "Worker " + f.worker().id()
+                    ? RouterException.upstream(ErrorKind.GATEWAY_TIMEOUT, "Worker " + f.worker().id()
                             + " did not answer in time", f.cause())
-                    : new RouterException(ErrorKind.BAD_GATEWAY, "Upstream request failed: " + f.cause().getMessage()
+                    : RouterException.upstream(ErrorKind.BAD_GATEWAY, "Upstream request failed: " + f.cause().getMessage()
                             + f.note(), f.cause());
             case AttemptLoop.NoWorker<Void> n -> throw noWorker(n);
             case AttemptLoop.Abandoned<Void> ignored -> sink.clientGone();
@@ -200,7 +200,7 @@ public final class Forwarder {
 
     private static RouterException noWorker(AttemptLoop.NoWorker<?> n) {
         if (n.lastFailure() != null) {
-            return new RouterException(ErrorKind.BAD_GATEWAY, "Upstream request failed: "
+            return RouterException.upstream(ErrorKind.BAD_GATEWAY, "Upstream request failed: "
                     + n.lastFailure() + " (no other worker left to try)", n.lastException());
         }
         return new RouterException(ErrorKind.SERVICE_UNAVAILABLE, n.circuitsOpen()
