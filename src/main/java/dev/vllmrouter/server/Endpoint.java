@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.http.HeaderName;
@@ -18,6 +17,7 @@ import io.helidon.webserver.http.ServerResponse;
 
 import dev.vllmrouter.admission.AdmissionGate;
 import dev.vllmrouter.auth.Authenticator;
+import dev.vllmrouter.common.LogLimiter;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.metrics.ErrorTypes;
 import dev.vllmrouter.openai.ErrorKind;
@@ -48,6 +48,9 @@ final class Endpoint {
     private final boolean proxied;
     private final Authenticator.Access access;
     private final RequestLogger requestLog;
+    private final RequestBodies bodies;
+    /** The router's own 5xx answers: a dead worker or fleet fails every request the same way. */
+    private final LogLimiter failures;
 
     /**
      * @param access  which keys these routes need
@@ -59,6 +62,8 @@ final class Endpoint {
         this.access = access;
         this.proxied = proxied;
         this.requestLog = new RequestLogger(ctx.config().requestLog(), ctx.config().logJson());
+        this.bodies = new RequestBodies(RequestBodies.SHARED, ctx.config().maxPayloadSize());
+        this.failures = LogLimiter.perMinute(LOG, ctx.ticker());
     }
 
     private static final io.helidon.http.HeaderName SEC_FETCH_SITE = HeaderNames.create("Sec-Fetch-Site");
@@ -74,6 +79,10 @@ final class Endpoint {
         sink.span(span);
         ctx.drain().enter();
         CloseConnectionException aborted = null;
+        if (access == Authenticator.Access.PUBLIC && req.content().hasEntity()) {
+            // a keyless route never reads a body: the answer closes the connection instead of draining it
+            res.header(HeaderValues.CONNECTION_CLOSE);
+        }
         try {
             if (ctx.auth().enabled() && !ctx.auth().allows(access,
                     req.headers().first(HeaderNames.AUTHORIZATION).orElse(null))) {
@@ -91,7 +100,9 @@ final class Endpoint {
             }
             body.handle(req, sink, requestId);
         } catch (RouterException e) {
-            fail(sink, res, e, requestId);
+            fail(sink, req, res, e, requestId);
+        } catch (ClientLeft e) {
+            // recorded as 499; nothing to send
         } catch (CloseConnectionException e) {
             aborted = e; // HelidonSink.abort(): the worker cut the answer; rethrown below so Helidon closes
         } catch (RuntimeException e) {
@@ -100,9 +111,10 @@ final class Endpoint {
                 LOG.log(Level.DEBUG, "request {0}: answer cut: {1}", requestId, e.toString());
             } else {
                 LOG.log(Level.ERROR, "request " + requestId + " on " + route + " failed", e);
-                fail(sink, res, new RouterException(ErrorKind.INTERNAL, "Internal router error: " + e, e), requestId);
+                fail(sink, req, res, new RouterException(ErrorKind.INTERNAL, "Internal router error", e), requestId);
             }
         } finally {
+            bodies.budget().release(sink.takeBodyReserved());
             sink.finish();
             int status = sink.statusCode();
             String errorType = sink.errorType();
@@ -160,25 +172,49 @@ final class Endpoint {
         }
     }
 
-    private static void fail(HelidonSink sink, ServerResponse res, RouterException e, RequestId requestId) {
+    /**
+     * Answers {@code e} as OpenAI error JSON when nothing was sent yet. An error about a worker, or the router's own
+     * failure, tells the client a generic message with its request id; the log gets the detail (one line per kind of
+     * failure and minute, see {@link LogLimiter}). A body left unread closes the connection after the answer, so a
+     * refused upload is not drained. A client that left meanwhile ends the request quietly.
+     */
+    private void fail(HelidonSink sink, ServerRequest req, ServerResponse res, RouterException e,
+                             RequestId requestId) {
         OpenAiError error = e.error();
         sink.errorType(ErrorTypes.ofRouterStatus(error.status()));
+        String detail = e.detail() != null ? e.detail() : error.message();
         if (error.status() >= 500) {
-            sink.span().error(error.message());
+            sink.span().error(detail);
         }
         if (sink.committed()) {
-            LOG.log(Level.WARNING, "request {0}: failed after the answer started: {1}", requestId, e.toString());
+            failures.log(Level.WARNING, "after start " + error.status() + " " + detail,
+                    () -> "request " + requestId + ": failed after the answer started: " + detail);
             return;
         }
-        if (error.status() >= 500) {
-            LOG.log(Level.WARNING, "request {0}: {1} {2}", requestId, error.status(), error.message());
+        int status = error.status();
+        if (status >= 500) {
+            failures.log(Level.WARNING, status + " " + detail, () -> "request " + requestId + ": " + status + " "
+                    + detail);
+        }
+        if (e.detail() != null || error.kind() == ErrorKind.INTERNAL) {
+            error = new OpenAiError(error.kind(), error.message() + " (request id " + requestId.value()
+                    + "; the router's log has the details)", error.param());
+        }
+        if (req.content().hasEntity() && !req.content().consumed()) {
+            res.header(HeaderValues.CONNECTION_CLOSE);
         }
         sink.status(error.status());
         res.headers().contentType(MediaTypes.APPLICATION_JSON);
         if (e.retryAfterSeconds() > 0) {
             res.header(HeaderNames.RETRY_AFTER, String.valueOf(e.retryAfterSeconds()));
         }
-        sink.send(error.toJsonBytes());
+        try {
+            sink.send(error.toJsonBytes());
+        } catch (RuntimeException gone) { // the client left before its error could reach it
+            sink.clientGone();
+            LOG.log(Level.DEBUG, "request {0}: the client left before its error: {1}", requestId, gone.toString());
+            throw new CloseConnectionException("the client left before its error could be sent");
+        }
     }
 
     /** Sends a small JSON body with {@code status}. */
@@ -196,9 +232,11 @@ final class Endpoint {
     }
 
     /**
-     * Reads the request body, refusing one over {@code --max-payload-size} with 413 (by its Content-Length before
-     * reading, or while reading a chunked body) and one that stalls longer than {@code --client-body-timeout-secs}
-     * between two reads with 408 (closing the connection).
+     * Reads the request body within {@code --max-payload-size} and the shared budget of request bodies
+     * ({@link RequestBodies}): 413 over either limit, 503 with {@code Retry-After} while the budget is full, 408 when
+     * the body stalls longer than {@code --client-body-timeout-secs} between two reads. A refused body is left
+     * unread and the connection closes after the answer. A client that leaves mid-body ends the request quietly
+     * (499, nothing sent). The bytes stay reserved until the request is over.
      *
      * @return the bytes, or {@code null} when the request has no body
      */
@@ -206,54 +244,46 @@ final class Endpoint {
         if (!req.content().hasEntity()) {
             return null;
         }
-        try (ClientConnections.Restore bounded = ctx.connections().readTimeout(ctx.config().clientBodyTimeout())) {
-            return readBody(req, ctx.config().maxPayloadSize());
+        long[] reserved = {0};
+        try (ClientConnections.Restore bounded = ctx.connections().readTimeout(ctx.config().clientBodyTimeout());
+             InputStream in = req.content().inputStream()) {
+            return bodies.read(in, req.headers().contentLength().orElse(-1), reserved);
         } catch (RouterException e) {
-            if (e.error().kind() == ErrorKind.REQUEST_TIMEOUT) {
-                // the rest of the body may still come: this connection cannot carry another request
-                sink.header("Connection", "close");
-            }
-            throw e;
-        }
-    }
-
-    private static byte[] readBody(ServerRequest req, long limit) {
-        long declared = req.headers().contentLength().orElse(-1);
-        if (declared > limit) {
-            throw tooLarge(limit);
-        }
-        int cap = (int) Math.min(limit, Integer.MAX_VALUE - 16);
-        try (InputStream in = req.content().inputStream()) {
-            if (declared >= 0) {
-                byte[] body = in.readNBytes((int) declared);
-                if (body.length < declared) {
-                    throw new RouterException(ErrorKind.BAD_REQUEST, "Request body ended before its Content-Length");
-                }
-                return body;
-            }
-            byte[] buf = new byte[8192];
-            int len = 0;
-            while (true) {
-                if (len == buf.length) {
-                    buf = Arrays.copyOf(buf, (int) Math.min((long) buf.length * 2, (long) cap + 1));
-                }
-                int n = in.read(buf, len, buf.length - len);
-                if (n < 0) {
-                    return Arrays.copyOf(buf, len);
-                }
-                len += n;
-                if (len > cap) {
-                    throw tooLarge(limit);
-                }
-            }
-        } catch (RouterException e) {
+            // the rest of the body may still come: this connection cannot carry another request
+            sink.header("Connection", "close");
             throw e;
         } catch (IOException | RuntimeException e) { // Helidon's ServerConnectionException among them
+            sink.header("Connection", "close");
             if (timedOut(e)) {
                 throw new RouterException(ErrorKind.REQUEST_TIMEOUT, "The request body did not arrive in time "
                         + "(--client-body-timeout-secs)");
             }
+            if (connectionBroke(e)) {
+                sink.clientGone();
+                LOG.log(Level.DEBUG, "the client left while sending its body: {0}", e.toString());
+                throw new ClientLeft();
+            }
             throw new RouterException(ErrorKind.BAD_REQUEST, "Could not read the request body: " + e.getMessage());
+        } finally {
+            sink.bodyReserved(reserved[0]);
+        }
+    }
+
+    /** The client's connection ended or failed mid-body (not a malformed body, which Helidon reports otherwise). */
+    private static boolean connectionBroke(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof IOException || c instanceof io.helidon.common.buffers.DataReader
+                    .InsufficientDataAvailableException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The client left before its request could be answered: nothing is sent (see {@link #run}). */
+    private static final class ClientLeft extends RuntimeException {
+        ClientLeft() {
+            super("the client left", null, false, false);
         }
     }
 
@@ -264,11 +294,6 @@ final class Endpoint {
             }
         }
         return false;
-    }
-
-    private static RouterException tooLarge(long limit) {
-        return new RouterException(ErrorKind.PAYLOAD_TOO_LARGE,
-                "Request body is larger than the limit of " + limit + " bytes (--max-payload-size)");
     }
 
     static Status status(int code) {

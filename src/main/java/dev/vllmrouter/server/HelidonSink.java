@@ -39,6 +39,7 @@ final class HelidonSink implements ClientSink {
     private String model;
     private RequestSpan span = RequestSpan.NOOP;
     private UpstreamSpan upstream = UpstreamSpan.NOOP;
+    private long bodyReserved;
 
     HelidonSink(ServerResponse res, ClientConnections connections, Ticker ticker) {
         this.res = res;
@@ -106,6 +107,18 @@ final class HelidonSink implements ClientSink {
         gone = true;
         status = Endpoint.CLIENT_CLOSED_REQUEST;
         errorType = ErrorTypes.CLIENT_CLOSED;
+    }
+
+    /** Records bytes of the request body reserved in {@link RequestBodies}' budget (released by {@link Endpoint}). */
+    void bodyReserved(long bytes) {
+        bodyReserved += bytes;
+    }
+
+    /** The reserved body bytes, once: later calls return 0. */
+    long takeBodyReserved() {
+        long bytes = bodyReserved;
+        bodyReserved = 0;
+        return bytes;
     }
 
     /** Whether the client left before an answer (see {@link #clientGone()}). */

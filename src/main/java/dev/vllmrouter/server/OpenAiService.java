@@ -54,12 +54,14 @@ final class OpenAiService implements HttpService {
         for (String route : JSON_ROUTES) {
             rules.post(route, (req, res) -> endpoint.run(route, req, res, (r, sink, id) -> json(route, r, sink, id)));
         }
-        ProbeService.getOrHead(rules, "/v1/models", (req, res) -> endpoint.run("/v1/models", req, res, (r, sink, id) -> {
-            byte[] body = ctx.models().models(ctx.registry().snapshot(), r.headers(), id);
-            sink.status(200);
-            res.headers().contentType(MediaTypes.APPLICATION_JSON);
-            sink.send(body);
-        }));
+        // admitted like generation: each call asks every server
+        ProbeService.getOrHead(rules, "/v1/models", (req, res) -> endpoint.run("/v1/models", req, res,
+                (r, sink, id) -> admitted(sink, () -> {
+                    byte[] body = ctx.models().models(ctx.registry().snapshot(), r.headers(), id);
+                    sink.status(200);
+                    res.headers().contentType(MediaTypes.APPLICATION_JSON);
+                    sink.send(body);
+                })));
         rules.get("/v1/responses/{id}", (req, res) -> endpoint.run("/v1/responses/{id}", req, res,
                 (r, sink, id) -> admitted(sink, () -> ctx.fleet().firstSuccess(
                         proxyRequest("/v1/responses/{id}", r, null, RequestFacts.NONE, id), sink))));
@@ -80,9 +82,17 @@ final class OpenAiService implements HttpService {
                 case CLIENT -> endpoint;
                 case ADMIN -> workerAdmin;
             };
+            if (e == publicFallback) {
+                // a probe: it needs no key, so it reads no body (Endpoint closes the connection instead), and it is
+                // not admitted, so that a probe answers while the router is at its limit
+                e.run(route, req, res, (r, sink, id) ->
+                        ctx.forwarder().forward(proxyRequest(route, r, null, RequestFacts.NONE, id), sink));
+                return;
+            }
             e.run(route, req, res, (r, sink, id) -> {
                 byte[] body = endpoint.readBody(r, sink);
-                ctx.forwarder().forward(proxyRequest(route, r, body, RequestFacts.NONE, id), sink);
+                admitted(sink, () -> ctx.forwarder().forward(proxyRequest(route, r, body, RequestFacts.NONE, id),
+                        sink));
             });
         });
     }

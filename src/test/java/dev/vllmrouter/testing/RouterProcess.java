@@ -34,7 +34,7 @@ public final class RouterProcess implements AutoCloseable {
 
     /** Starts {@code vllm-router ARGS} with exactly {@code env} (plus {@code PATH}). */
     public static RouterProcess start(Map<String, String> env, String... args) {
-        return start(List.of(), env, args);
+        return start(List.of(), List.of(), env, args);
     }
 
     /**
@@ -42,12 +42,21 @@ public final class RouterProcess implements AutoCloseable {
      * {@code /bin/sh} before it becomes the JVM).
      */
     public static RouterProcess startWithDescriptorLimit(int descriptors, Map<String, String> env, String... args) {
-        return start(List.of("/bin/sh", "-c", "ulimit -n " + descriptors + " && exec \"$@\"", "sh"), env, args);
+        return start(List.of("/bin/sh", "-c", "ulimit -n " + descriptors + " && exec \"$@\"", "sh"), List.of(), env,
+                args);
     }
 
-    private static RouterProcess start(List<String> prefix, Map<String, String> env, String... args) {
+    /** As {@link #start(Map, String...)}, with {@code jvmOptions} (e.g. a small {@code -Xmx}) before the others. */
+    public static RouterProcess startWithJvmOptions(List<String> jvmOptions, Map<String, String> env,
+                                                    String... args) {
+        return start(List.of(), jvmOptions, env, args);
+    }
+
+    private static RouterProcess start(List<String> prefix, List<String> jvmOptions, Map<String, String> env,
+                                       String... args) {
         List<String> cmd = new ArrayList<>(prefix);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(jvmOptions);
         cmd.add("-XX:TieredStopAtLevel=1");
         cmd.add("-Xshare:auto");
         if (Runtime.version().feature() >= 24) {
