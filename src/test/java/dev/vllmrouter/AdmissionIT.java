@@ -124,11 +124,15 @@ class AdmissionIT {
             CompletableFuture<HttpResponse<String>> first = postAsync(fleet, CHAT);
             await().atMost(Duration.ofSeconds(10)).until(() -> fleet.worker(0).inFlight() == 1);
             assertThat(fleet.post("/v1/chat/completions", "{not json").statusCode()).isEqualTo(400);
-            // probes and the model list are not generation work: never queued
-            assertThat(fleet.get("/v1/models").statusCode()).isEqualTo(200);
+            // probes are never queued; the model list asks every server, so it waits for a slot like generation
             assertThat(fleet.get("/readiness").statusCode()).isEqualTo(200);
+            CompletableFuture<HttpResponse<String>> models = fleet.http().sendAsync(
+                    HttpRequest.newBuilder(URI.create(fleet.url("/v1/models"))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            await().atMost(Duration.ofSeconds(10)).until(() -> fleet.router().admission().queued() == 1);
             fleet.worker(0).faults().hang(false);
             assertThat(first.get().statusCode()).isEqualTo(200);
+            assertThat(models.get().statusCode()).isEqualTo(200);
         }
     }
 
