@@ -8,12 +8,13 @@ import java.util.function.Supplier;
 /**
  * Keeps a repeated log message from flooding the log: per key, the first occurrence is logged in full; further
  * occurrences within {@code interval} are only counted; the first one after the interval is logged in full again,
- * followed by how many were left out ({@code "... (and 41 more like it since the last one logged)"}). So a dead dependency or a
- * flood of failing requests costs one line per key and interval, and the count is never lost while it goes on.
- * <p>No timer: a count is written with the next occurrence, so the count of a burst that stopped is not written.
- * Keys are bounded ({@code maxKeys}; when full, every key starts over), so client-chosen text in a key cannot grow
- * memory. Thread-safe (one atomic update per key); two occurrences racing at an interval's end log at most twice.
- * Time comes from the injected {@link Ticker}.
+ * followed by how many were left out ({@code "... (and 41 more like it since the last one logged)"}). So a dead
+ * dependency or a flood of failing requests costs one line per key and interval, and the count is never lost while it
+ * goes on.
+ * <p>No timer: a count is written with the next occurrence, so the count of a burst that stopped is not written. Keys
+ * are bounded ({@code maxKeys}; when full, every key starts over), so client-chosen text in a key cannot grow memory.
+ * Thread-safe (one atomic update per key); two occurrences racing at an interval's end log at most twice. Time comes
+ * from the injected {@link Ticker}.
  */
 public final class LogLimiter {
     private record Window(long startedAt, long suppressed) {

@@ -1,8 +1,8 @@
 package dev.vllmrouter.openai;
 
 /**
- * Thrown on the request path when the router itself answers with an error; the server maps it to the OpenAI error
- * JSON and its status. Stack traces are not filled: these are expected outcomes, not bugs.
+ * Thrown on the request path when the router itself answers with an error; the server maps it to the OpenAI error JSON
+ * and its status. Stack traces are not filled: these are expected outcomes, not bugs.
  * <p>An error about a worker ({@link #upstream}) keeps its {@link #detail()} — the worker's URL, the exception — for
  * the router's log only; the client gets a generic message with its request id, so that a 502 or 504 tells no client
  * the fleet's addresses or the router's internals.
@@ -44,6 +44,16 @@ public final class RouterException extends RuntimeException {
      */
     public static RouterException upstream(ErrorKind kind, String detail, Throwable cause) {
         return new RouterException(OpenAiError.of(kind, genericMessage(kind)), cause, 0, detail);
+    }
+
+    /**
+     * A stage of prefill/decode failed: the client is told which ({@code "Prefill failed: ..."}), the log the detail.
+     *
+     * @param stage {@code "Prefill"} or {@code "Decode"}
+     */
+    public static RouterException upstream(ErrorKind kind, String stage, String detail, Throwable cause) {
+        return new RouterException(OpenAiError.of(kind, stage + " failed: " + genericMessage(kind)), cause, 0,
+                detail);
     }
 
     /** What a client is told about a worker failure of {@code kind}. */

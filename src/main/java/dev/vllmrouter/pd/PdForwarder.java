@@ -189,7 +189,8 @@ public final class PdForwarder {
                     }
                     LOG.log(Level.WARNING, "request {0}: prefill on {1} answered {2}", req.requestId(),
                             a.worker().id(), a.status());
-                    throw RouterException.upstream(ErrorKind.BAD_GATEWAY, "Prefill failed: status " + a.status()
+                    throw RouterException.upstream(ErrorKind.BAD_GATEWAY, "Prefill",
+                            "Prefill failed: status " + a.status()
                             + " from " + a.worker().id() + (a.exhausted() == null ? ""
                             : " (after " + a.attempt().number() + " attempts: " + a.exhausted().reason().label()
                             + ")"), null);
@@ -200,9 +201,11 @@ public final class PdForwarder {
                 LOG.log(Level.WARNING, "request {0}: prefill on {1} failed: {2}", req.requestId(), f.worker().id(),
                         f.cause().getMessage());
                 throw f.timeout()
-                        ? RouterException.upstream(ErrorKind.GATEWAY_TIMEOUT, "Prefill worker " + f.worker().id()
+                        ? RouterException.upstream(ErrorKind.GATEWAY_TIMEOUT, "Prefill",
+                                "Prefill worker " + f.worker().id()
                                 + " did not answer in time", f.cause())
-                        : RouterException.upstream(ErrorKind.BAD_GATEWAY, "Prefill failed: " + f.cause().getMessage()
+                        : RouterException.upstream(ErrorKind.BAD_GATEWAY, "Prefill",
+                                "Prefill failed: " + f.cause().getMessage()
                                 + f.note(), f.cause());
             }
             case AttemptLoop.NoWorker<Prefilled> n -> {
@@ -212,7 +215,8 @@ public final class PdForwarder {
                             ? "No available prefill workers: every circuit is open after repeated failures"
                             : "No available prefill workers");
                 }
-                throw RouterException.upstream(ErrorKind.BAD_GATEWAY, "Prefill failed: " + n.lastFailure()
+                throw RouterException.upstream(ErrorKind.BAD_GATEWAY, "Prefill",
+                        "Prefill failed: " + n.lastFailure()
                         + " (no other prefill worker left to try)", n.lastException());
             }
             case AttemptLoop.Abandoned<Prefilled> ignored -> {
@@ -407,13 +411,16 @@ public final class PdForwarder {
             case AttemptLoop.Answer<Void> a -> relayDecode(req, sink, a, prefill, merge ? prefilled.json() : null,
                     CachedTokens.appliesTo(req.rawPath()), CachedTokens.prefillCached(prefilled.json()), deadline);
             case AttemptLoop.Failed<Void> f -> throw f.timeout()
-                    ? RouterException.upstream(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + f.worker().id()
+                    ? RouterException.upstream(ErrorKind.GATEWAY_TIMEOUT, "Decode",
+                            "Decode worker " + f.worker().id()
                             + " did not answer in time", f.cause())
-                    : RouterException.upstream(ErrorKind.BAD_GATEWAY, "Decode failed: " + f.cause().getMessage()
+                    : RouterException.upstream(ErrorKind.BAD_GATEWAY, "Decode",
+                            "Decode failed: " + f.cause().getMessage()
                             + f.note(), f.cause());
             case AttemptLoop.NoWorker<Void> n -> throw n.lastFailure() == null
                     ? new RouterException(ErrorKind.SERVICE_UNAVAILABLE, "No available decode workers")
-                    : RouterException.upstream(ErrorKind.BAD_GATEWAY, "Decode failed: " + n.lastFailure()
+                    : RouterException.upstream(ErrorKind.BAD_GATEWAY, "Decode",
+                            "Decode failed: " + n.lastFailure()
                             + " (no other decode worker left to try)", n.lastException());
             case AttemptLoop.Abandoned<Void> ignored -> { }
         }
@@ -475,16 +482,19 @@ public final class PdForwarder {
                 if (!decodeHead.compareAndSet(null, a.response())) {
                     a.close();
                     a.trace().end(a.status());
-                    throw RouterException.upstream(ErrorKind.BAD_GATEWAY, "Prefill failed: " + prefillFailure.get(), null);
+                    throw RouterException.upstream(ErrorKind.BAD_GATEWAY, "Prefill",
+                            "Prefill failed: " + prefillFailure.get(), null);
                 }
                 relayDecode(req, sink, a, prefill, null, false, null, deadline);
             }
             case AttemptLoop.Abandoned<Void> ignored -> throw RouterException.upstream(ErrorKind.BAD_GATEWAY,
-                    "Prefill failed: " + prefillFailure.get(), null);
+                    "Prefill", "Prefill failed: " + prefillFailure.get(), null);
             case AttemptLoop.Failed<Void> f -> throw f.timeout()
-                    ? RouterException.upstream(ErrorKind.GATEWAY_TIMEOUT, "Decode worker " + f.worker().id()
+                    ? RouterException.upstream(ErrorKind.GATEWAY_TIMEOUT, "Decode",
+                            "Decode worker " + f.worker().id()
                             + " did not answer in time", f.cause())
-                    : RouterException.upstream(ErrorKind.BAD_GATEWAY, "Decode failed: " + f.cause().getMessage(),
+                    : RouterException.upstream(ErrorKind.BAD_GATEWAY, "Decode",
+                            "Decode failed: " + f.cause().getMessage(),
                             f.cause());
             case AttemptLoop.NoWorker<Void> n -> throw new RouterException(ErrorKind.SERVICE_UNAVAILABLE,
                     "No available decode workers");

@@ -13,15 +13,16 @@ import dev.vllmrouter.proxy.BufferBudget;
  * Reads request bodies into memory within two limits: {@code --max-payload-size} for one body, and a shared
  * {@link BufferBudget} for all the bodies held at once (a quarter of the heap by default, apart from the quarter the
  * answers may hold). A body is held from its read until its request is over, since retries send it again.
- * <p>Algorithm: a body with a {@code Content-Length} reserves its whole length before the first byte is read, then
- * is read into one array of exactly that size; a chunked body reserves each growth of its buffer before growing it.
- * A body that could never fit (larger than the budget's capacity) gets 413; one that does not fit now gets 503 with
+ * <p>Algorithm: a body with a {@code Content-Length} reserves its whole length before the first byte is read, then is
+ * read into one array of exactly that size; a chunked body reserves each growth of its buffer before growing it. A
+ * body that could never fit (larger than the budget's capacity) gets 413; one that does not fit now gets 503 with
  * {@code Retry-After: 1} at once, without waiting: while the router holds its limit of bodies, more waiting
- * connections would not help, and OpenAI clients retry a 503. Streaming a too-large body through instead is not
- * done: a retry needs the body, and vLLM's largest uploads (audio files, 25 MB by default) fit easily.
+ * connections would not help, and OpenAI clients retry a 503. Streaming a too-large body through instead is not done:
+ * a retry needs the body, and vLLM's largest uploads (audio files, 25 MB by default) fit easily.
  * <p>Invariant: the bytes reserved for a request are at least the size of the buffer it holds; {@link Endpoint}
- * releases them once, when the request is over (also after a refusal or a failed read). So the request bodies in memory never exceed the
- * budget, however many clients send large bodies at once. Stateless; the budget is thread-safe.
+ * releases them once, when the request is over (also after a refusal or a failed read). So the request bodies in
+ * memory never exceed the budget, however many clients send large bodies at once. Stateless; the budget is
+ * thread-safe.
  */
 final class RequestBodies {
     /** The process-wide budget of request bodies: a quarter of the maximum heap. */
