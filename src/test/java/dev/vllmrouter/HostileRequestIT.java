@@ -77,8 +77,8 @@ class HostileRequestIT {
     void largeBodiesCannotExhaustACappedHeap() throws Exception {
         try (SimWorker worker = SimWorker.start(SimConfig.builder().workerId("sim-0").maxPayloadBytes(64 * MIB)
                 .build());
-             RouterProcess router = RouterProcess.startWithJvmOptions(List.of("-Xmx128m", "-XX:+ExitOnOutOfMemoryError"), Map.of(),
-                     "--host", "127.0.0.1", "--port", "0", "--prometheus-port", "0", "--client-api-keys", KEY,
+             RouterProcess router = RouterProcess.startWithJvmOptions(
+                     List.of("-Xmx128m", "-XX:+ExitOnOutOfMemoryError"), Map.of(), "--host", "127.0.0.1", "--port", "0", "--prometheus-port", "0", "--client-api-keys", KEY,
                      "--worker-urls", worker.url())) {
             int port = router.awaitListening();
             try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -133,7 +133,8 @@ class HostileRequestIT {
     private static WireClient.Response post(int port, String path, String key, int bytes) {
         byte[] piece = new byte[MIB];
         Arrays.fill(piece, (byte) 'x');
-        byte[] open = "{\"model\":\"demo\",\"prompt\":\"hi\",\"max_tokens\":1,\"pad\":[".getBytes(StandardCharsets.UTF_8);
+        byte[] open = "{\"model\":\"demo\",\"prompt\":\"hi\",\"max_tokens\":1,\"pad\":["
+                .getBytes(StandardCharsets.UTF_8);
         int pieces = bytes / (MIB + 3);
         long length = open.length + (long) pieces * (MIB + 3) - 1 + 2;
         String head = "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
