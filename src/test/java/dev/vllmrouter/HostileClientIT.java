@@ -201,6 +201,31 @@ class HostileClientIT {
     }
 
     @Test
+    void aBodyTrickledInsideThePauseLimitIsCutByTheMinimumRate() {
+        ScheduledExecutorService drip = Executors.newSingleThreadScheduledExecutor();
+        try (Fleet fleet = Fleet.start(1, "--client-body-timeout-secs", "1");
+             WireClient slow = WireClient.connect(fleet.router().port())) {
+            // each pause (300 ms) is far inside the 1 s pause limit: only the rate rule (500 bytes/s after 1 s) cuts
+            slow.send("POST /v1/chat/completions HTTP/1.1\r\nHost: r\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 1000\r\n\r\n{");
+            drip.scheduleAtFixedRate(() -> {
+                try {
+                    slow.socket().getOutputStream().write(' ');
+                } catch (IOException e) {
+                    // cut: what the test waits for
+                }
+            }, 0, 300, TimeUnit.MILLISECONDS);
+            WireClient.Response r = slow.read();
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(r.bodyText()).contains("--client-body-min-rate");
+            assertThat(slow.closedByPeer()).isTrue();
+            assertThat(fleet.worker(0).served()).isZero();
+        } finally {
+            drip.shutdownNow();
+        }
+    }
+
+    @Test
     void anIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout() {
         try (Fleet fleet = Fleet.start(1, "--client-idle-timeout-secs", "1");
              WireClient idle = WireClient.connect(fleet.router().port())) {

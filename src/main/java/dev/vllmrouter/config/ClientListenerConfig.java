@@ -14,9 +14,11 @@ import java.util.List;
  * @param idleTimeout      {@code --client-idle-timeout-secs} (75): longest a keep-alive connection may wait for the
  *                         first byte of its next request
  * @param tlsCipherSuites  {@code --tls-cipher-suites}: the suites offered with TLS 1.2 and 1.3
+ * @param bodyMinRate      {@code --client-body-min-rate} (500): bytes per second a request body must keep up on
+ *                         average once {@code --client-body-timeout-secs} has passed; 0: no such rule
  */
 public record ClientListenerConfig(int maxConnections, Duration headerTimeout, Duration idleTimeout,
-                                   List<String> tlsCipherSuites) {
+                                   List<String> tlsCipherSuites, long bodyMinRate) {
     /** Descriptors kept free for worker connections, log files, the metrics listener and the JVM. */
     public static final long RESERVED_DESCRIPTORS = 64;
 

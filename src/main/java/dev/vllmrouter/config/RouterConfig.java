@@ -368,8 +368,10 @@ public record RouterConfig(
             }
         }
         require(!suites.isEmpty(), "--tls-cipher-suites: no suite given");
+        require(o.clientBodyMinRate >= 0 && o.clientBodyMinRate <= 1_000_000_000L,
+                "--client-body-min-rate: " + o.clientBodyMinRate + " (expected 0 to 1000000000 bytes per second)");
         return new ClientListenerConfig(max, Duration.ofSeconds(o.clientHeaderTimeoutSecs),
-                Duration.ofSeconds(o.clientIdleTimeoutSecs), suites);
+                Duration.ofSeconds(o.clientIdleTimeoutSecs), suites, o.clientBodyMinRate);
     }
 
     /** Both TLS files or neither; each must be readable. */

@@ -72,6 +72,11 @@ public final class RouterOptions {
             + "body; then 408 and the connection is closed (nginx's client_body_timeout). (extension)")
     public long clientBodyTimeoutSecs = 60;
 
+    @Option(names = "--client-body-min-rate", description = "Bytes per second a request body must average: the "
+            + "whole body must be in within --client-body-timeout-secs plus 1 s for every this many bytes received; "
+            + "then 408 and the connection is closed (Apache's mod_reqtimeout MinRate). 0: off. (extension)")
+    public long clientBodyMinRate = 500;
+
     @Option(names = "--client-write-timeout-secs", description = "Longest a write to a client may stay blocked (a "
             + "client that stopped reading); then the connection is closed, the worker's request aborted and its "
             + "slot freed (nginx's send_timeout). --request-timeout-secs bounds such writes as well. (extension)")

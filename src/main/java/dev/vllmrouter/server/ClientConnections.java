@@ -287,31 +287,61 @@ public final class ClientConnections implements Http1ConnectionListener {
         void close();
     }
 
+    /** A bound on the reads of one request's connection, to be changed between reads, then undone. */
+    interface ReadBound extends Restore {
+        /** Bounds every later read by {@code millis} (at least 1). */
+        void timeout(long millis);
+    }
+
     /**
      * Bounds every read of the calling request's connection by {@code timeout} until the handle is closed (then the
-     * previous timeout is back). Does nothing when the socket cannot be reached.
+     * previous timeout is back); the handle changes the bound between reads. Does nothing when the socket cannot be
+     * reached.
      */
-    Restore readTimeout(Duration timeout) {
+    ReadBound readTimeout(Duration timeout) {
         ConnectionContext ctx = current.get();
         if (ctx == null || DELEGATE == null || !(ctx.serverSocket() instanceof PlainSocket plain)) {
-            return () -> { };
+            return NO_BOUND;
         }
         try {
             Socket raw = (Socket) DELEGATE.get(plain);
             int before = raw.getSoTimeout();
-            raw.setSoTimeout((int) Math.min(Integer.MAX_VALUE - 1, Math.max(1, timeout.toMillis())));
-            return () -> {
-                try {
-                    raw.setSoTimeout(before);
-                } catch (java.io.IOException e) {
-                    // the socket is closed: nothing to restore
+            ReadBound bound = new ReadBound() {
+                @Override
+                public void timeout(long millis) {
+                    try {
+                        raw.setSoTimeout((int) Math.min(Integer.MAX_VALUE - 1, Math.max(1, millis)));
+                    } catch (java.io.IOException e) {
+                        // the socket is closed: the next read says so
+                    }
+                }
+
+                @Override
+                public void close() {
+                    try {
+                        raw.setSoTimeout(before);
+                    } catch (java.io.IOException e) {
+                        // the socket is closed: nothing to restore
+                    }
                 }
             };
+            bound.timeout(timeout.toMillis());
+            return bound;
         } catch (ReflectiveOperationException | java.io.IOException | RuntimeException e) {
             LOG.log(Level.DEBUG, "cannot bound client reads: " + e);
-            return () -> { };
+            return NO_BOUND;
         }
     }
+
+    private static final ReadBound NO_BOUND = new ReadBound() {
+        @Override
+        public void timeout(long millis) {
+        }
+
+        @Override
+        public void close() {
+        }
+    };
 
     private static boolean finiteReadTimeout(HelidonSocket socket) {
         try {

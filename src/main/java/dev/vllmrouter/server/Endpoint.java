@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.http.HeaderName;
@@ -245,8 +246,11 @@ final class Endpoint {
             return null;
         }
         long[] reserved = {0};
-        try (ClientConnections.Restore bounded = ctx.connections().readTimeout(ctx.config().clientBodyTimeout());
-             InputStream in = req.content().inputStream()) {
+        Duration pause = ctx.config().clientBodyTimeout();
+        try (ClientConnections.ReadBound bound = ctx.connections().readTimeout(pause);
+             InputStream in = new PacedBody(req.content().inputStream(), bound,
+                     new BodyPace(ticker.nanos(), pause.toNanos(), ctx.config().clientListener().bodyMinRate()),
+                     ticker)) {
             return bodies.read(in, req.headers().contentLength().orElse(-1), reserved);
         } catch (RouterException e) {
             // the rest of the body may still come: this connection cannot carry another request
@@ -254,7 +258,11 @@ final class Endpoint {
             throw e;
         } catch (IOException | RuntimeException e) { // Helidon's ServerConnectionException among them
             sink.header("Connection", "close");
-            if (timedOut(e)) {
+            if (e instanceof PacedBody.TooSlow) {
+                throw new RouterException(ErrorKind.REQUEST_TIMEOUT, "The request body arrived too slowly "
+                        + "(--client-body-min-rate)");
+            }
+            if (PacedBody.timedOut(e)) {
                 throw new RouterException(ErrorKind.REQUEST_TIMEOUT, "The request body did not arrive in time "
                         + "(--client-body-timeout-secs)");
             }
@@ -285,15 +293,6 @@ final class Endpoint {
         ClientLeft() {
             super("the client left", null, false, false);
         }
-    }
-
-    private static boolean timedOut(Throwable e) {
-        for (Throwable c = e; c != null; c = c.getCause()) {
-            if (c instanceof java.net.SocketTimeoutException) {
-                return true;
-            }
-        }
-        return false;
     }
 
     static Status status(int code) {
