@@ -143,12 +143,15 @@ class HostileClientIT {
                     s.close();
                 }
             }
-            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-                try (WireClient again = WireClient.connect(port)) {
-                    assertThat(again.send("GET /liveness HTTP/1.1\r\nHost: r\r\n\r\n").read().status())
-                            .isEqualTo(200);
-                }
-            });
+            // while the queued flood is accepted and closed, a new connection may still find no descriptor and be
+            // closed unanswered: what matters is that the listener answers again, so such tries are repeated
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptionsInstanceOf(java.io.UncheckedIOException.class)
+                    .untilAsserted(() -> {
+                        try (WireClient again = WireClient.connect(port)) {
+                            assertThat(again.send("GET /liveness HTTP/1.1\r\nHost: r\r\n\r\n").read().status())
+                                    .isEqualTo(200);
+                        }
+                    });
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
                     assertThat(Scrape.from(metricsPort).has("vllm_router_client_connections")).isTrue());
             assertThat(router.output()).doesNotContain("terminating now");
