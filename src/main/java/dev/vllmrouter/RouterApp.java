@@ -34,6 +34,8 @@ import dev.vllmrouter.health.HealthProbe;
 import dev.vllmrouter.health.WorkerWait;
 import dev.vllmrouter.kvevents.KvEventGauges;
 import dev.vllmrouter.kvevents.KvEventSubscriber;
+import dev.vllmrouter.kvevents.PredictionCheck;
+import dev.vllmrouter.kvevents.SourceState;
 import dev.vllmrouter.kvindex.KvIndex;
 import dev.vllmrouter.metrics.FleetGauges;
 import dev.vllmrouter.metrics.PrometheusMetrics;
@@ -42,6 +44,7 @@ import dev.vllmrouter.monitor.WorkerMonitor;
 import dev.vllmrouter.pd.MooncakeBootstrap;
 import dev.vllmrouter.pd.PdForwarder;
 import dev.vllmrouter.policy.CacheAwarePolicy;
+import dev.vllmrouter.policy.KvAwarePolicy;
 import dev.vllmrouter.policy.Policies;
 import dev.vllmrouter.policy.Policy;
 import dev.vllmrouter.policy.PolicyRuntime;
@@ -90,11 +93,13 @@ public final class RouterApp implements AutoCloseable {
     private final HealthChecker healthChecker;
     /** The KV-event subscriber and its index, or {@code null} without {@code --kv-events-port}. */
     private final KvEventSubscriber kvEvents;
+    /** The closed loop of routing with the index, or {@code null} without {@code --kv-events-port}. */
+    private final PredictionCheck predictionCheck;
     private final Drain drain = new Drain();
     private final AdmissionGate admission;
     private final Tracing tracing;
     private final AtomicBoolean closed = new AtomicBoolean();
-    /** Router-side tokenization (--tokenizer-path); loaded at start, not used by routing yet. */
+    /** Router-side tokenization (--tokenizer-path): prompt token ids for routing with the KV-event index. */
     private final PromptTokenizers tokenizers;
 
     /** @param kubeClient the Kubernetes API client for {@code --service-discovery}; {@code null}: in-cluster config or KUBECONFIG */
@@ -129,8 +134,12 @@ public final class RouterApp implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        kvEvents = config.kvEvents() == null ? null : new KvEventSubscriber(config.kvEvents(), registry::snapshot,
+                new KvIndex(ticker, config.kvEvents().maxBlocks()), ticker);
+        predictionCheck = kvEvents == null ? null : new PredictionCheck(kvEvents::demote);
         // every instance its own state: vllm-router shares one instance between the stages by accident
-        Policy policy = policy(config.policy(), random);
+        Policy policy = kvEvents == null ? policy(config.policy(), random)
+                : policy(config.policy(), random, kvEvents.index(), kvEvents::state);
         PolicyRuntime policyRuntime = new PolicyRuntime(policy, registry::snapshot);
         client = new UpstreamClient(config.connectTimeout(), config.readTimeout(),
                 WorkerTls.socketFactory(config.workerTls()));
@@ -139,9 +148,15 @@ public final class RouterApp implements AutoCloseable {
         HeaderRules headerRules = new HeaderRules(pd != null ? pd.workerApiKey() : config.apiKey(),
                 config.auth().clientAuth() || config.auth().adminKey() != null);
         Sleeper sleeper = d -> Thread.sleep(d);
+        boolean byIndex = policy instanceof KvAwarePolicy;
         Forwarder forwarder = new Forwarder(policyRuntime, client, headerRules, ticker,
                 config.requestTimeout(), config.readTimeout(), config.decisionHeader(), config.retry(), random,
-                sleeper, Clock.systemUTC(), metrics);
+                sleeper, Clock.systemUTC(), metrics, byIndex && !tokenizers.isEmpty() ? new TokenizedPrompts(tokenizers)
+                        : null, byIndex ? predictionCheck::observed : null);
+        if (byIndex && tokenizers.isEmpty()) {
+            LOG.log(Level.WARNING, "--kv-events-port without --tokenizer-path: the router cannot compute prompt "
+                    + "token ids, so cache_aware routes with its approximate tree (the index is kept and reported)");
+        }
         boolean loadAware = Policies.isLoadAware(policy.name());
         PdForwarder pdForwarder = null;
         if (pd != null) {
@@ -200,10 +215,8 @@ public final class RouterApp implements AutoCloseable {
         }
         admission = new AdmissionGate(config.admission().maxConcurrentRequests(), config.admission().queueSize(),
                 config.admission().queueTimeout(), ticker);
-        kvEvents = config.kvEvents() == null ? null : new KvEventSubscriber(config.kvEvents(), registry::snapshot,
-                new KvIndex(ticker, config.kvEvents().maxBlocks()), ticker);
         if (kvEvents != null) {
-            prometheus.addScrapeSection(new KvEventGauges(kvEvents));
+            prometheus.addScrapeSection(new KvEventGauges(kvEvents, predictionCheck));
         }
         prometheus.liveWorkers(() -> registry.snapshot().workers().stream().map(Worker::id).toList());
         prometheus.addScrapeSection(new FleetGauges(registry::snapshot, admission,
@@ -238,9 +251,18 @@ public final class RouterApp implements AutoCloseable {
 
     /** A policy instance; cache_aware ones get their tree trimmed every {@code --eviction-interval}. */
     private Policy policy(PolicyConfig policyConfig, RandomSource random) {
-        Policy policy = Policies.create(policyConfig, random);
+        return policy(policyConfig, random, null, null);
+    }
+
+    /** As {@link #policy(PolicyConfig, RandomSource)}; cache_aware routes with {@code index} when it is given. */
+    private Policy policy(PolicyConfig policyConfig, RandomSource random, KvIndex index,
+                          java.util.function.Function<String, SourceState> states) {
+        Policy policy = Policies.create(policyConfig, random, index, states);
         long evictSeconds = policyConfig.evictionInterval().toSeconds();
-        if (policy instanceof CacheAwarePolicy tree) {
+        CacheAwarePolicy withTree = policy instanceof KvAwarePolicy kv ? kv.tree()
+                : policy instanceof CacheAwarePolicy ca ? ca : null;
+        if (withTree != null) {
+            CacheAwarePolicy tree = withTree;
             cacheAware.add(tree);
             if (evictSeconds > 0) {
                 maintenance.scheduleWithFixedDelay(tree::evict, evictSeconds, evictSeconds, TimeUnit.SECONDS);

@@ -17,9 +17,16 @@ import dev.vllmrouter.kvindex.KvIndex;
  */
 public final class KvEventGauges implements Supplier<CharSequence> {
     private final KvEventSubscriber subscriber;
+    private final PredictionCheck check;
 
     public KvEventGauges(KvEventSubscriber subscriber) {
+        this(subscriber, null);
+    }
+
+    /** @param check the closed loop of routing with the index, whose per-worker outcomes are reported, or null */
+    public KvEventGauges(KvEventSubscriber subscriber, PredictionCheck check) {
         this.subscriber = subscriber;
+        this.check = check;
     }
 
     @Override
@@ -55,6 +62,9 @@ public final class KvEventGauges implements Supplier<CharSequence> {
                 "KV-event messages or batches that could not be decoded", SourceStatus::decodeErrors);
         perWorker(out, all, "vllm_router_kv_index_blocks", "gauge", "Blocks the KV-event index holds for the worker",
                 SourceStatus::blocks);
+        if (check != null) {
+            predictions(out, all);
+        }
         KvIndex.Stats stats = subscriber.index().stats();
         single(out, "vllm_router_kv_index_entries", "gauge", "(worker, block) entries the KV-event index holds",
                 stats.blocks());
@@ -67,6 +77,51 @@ public final class KvEventGauges implements Supplier<CharSequence> {
         single(out, "vllm_router_kv_index_bytes", "gauge", "Estimated heap held by the index entries",
                 stats.approxBytes());
         return out;
+    }
+
+    private void predictions(StringBuilder out, List<SourceStatus> all) {
+        String name = "vllm_router_kv_predictions_total";
+        family(out, name, "counter", "Answers whose cached_tokens were checked against the index's prediction, by "
+                + "outcome: exact, over (the index claimed more than the worker used), under");
+        for (SourceStatus s : all) {
+            PredictionCheck.Counts c = check.counts(s.worker());
+            if (c != null) {
+                labelled(out, name, s.worker(), "exact", c.exact());
+                labelled(out, name, s.worker(), "over", c.over());
+                labelled(out, name, s.worker(), "under", c.under());
+            }
+        }
+        countsFamily(out, all, "vllm_router_kv_predicted_cached_tokens_total", "counter",
+                "Prompt tokens the index predicted the worker would serve from its prefix cache (checked answers)",
+                c -> Long.toString(c.predictedTokens()));
+        countsFamily(out, all, "vllm_router_kv_reported_cached_tokens_total", "counter",
+                "Prompt tokens the worker reported as cached (cached_tokens) in the same answers",
+                c -> Long.toString(c.reportedTokens()));
+        countsFamily(out, all, "vllm_router_kv_prediction_accuracy", "gauge",
+                "Share of the checked answers whose cached_tokens the index predicted exactly",
+                c -> String.format(java.util.Locale.ROOT, "%.4f", c.accuracy()));
+        countsFamily(out, all, "vllm_router_kv_prediction_demoted", "gauge",
+                "1 while the worker is demoted to degraded because its predictions keep missing",
+                c -> c.demoted() ? "1" : "0");
+    }
+
+    private void countsFamily(StringBuilder out, List<SourceStatus> all, String name, String type, String help,
+                              java.util.function.Function<PredictionCheck.Counts, String> value) {
+        family(out, name, type, help);
+        for (SourceStatus s : all) {
+            PredictionCheck.Counts c = check.counts(s.worker());
+            if (c != null) {
+                sample(out, name, s.worker(), value.apply(c));
+            }
+        }
+    }
+
+    private static void labelled(StringBuilder out, String name, String worker, String outcome, long value) {
+        StringBuilder line = new StringBuilder();
+        sample(line, name, worker, Long.toString(value));
+        int brace = line.indexOf("\"}");
+        line.insert(brace + 1, ",outcome=\"" + outcome + "\"");
+        out.append(line);
     }
 
     private interface Value {

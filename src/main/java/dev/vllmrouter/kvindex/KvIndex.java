@@ -80,6 +80,9 @@ public final class KvIndex {
     /** Source number to its id; {@code null} once removed (numbers are never reused). */
     private volatile String[] names = new String[0];
 
+    /** Source id to the block size its events last carried (read on the request path, without the lock). */
+    private final ConcurrentHashMap<String, Integer> blockSizes = new ConcurrentHashMap<>();
+
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<String, Source> sources = new HashMap<>(); // guarded by lock
     private volatile long total; // written under lock
@@ -199,15 +202,10 @@ public final class KvIndex {
         }
     }
 
-    /** The block size source {@code id}'s events last carried, or 0. */
+    /** The block size source {@code id}'s events last carried, or 0. Takes no lock (the request path asks). */
     public int blockSize(String id) {
-        lock.lock();
-        try {
-            Source s = sources.get(id);
-            return s == null ? 0 : s.blockSize;
-        } finally {
-            lock.unlock();
-        }
+        Integer size = blockSizes.get(id);
+        return size == null ? 0 : size;
     }
 
     public Stats stats() {
@@ -275,7 +273,10 @@ public final class KvIndex {
                 put(src, engineHashes[i], parent, medium);
                 stored++;
             }
-            src.blockSize = blockSize;
+            if (src.blockSize != blockSize) {
+                src.blockSize = blockSize;
+                blockSizes.put(id, blockSize);
+            }
             enforceBound();
             return new StoreResult(stored, 0);
         } finally {
@@ -344,6 +345,7 @@ public final class KvIndex {
         lock.lock();
         try {
             Source src = sources.remove(id);
+            blockSizes.remove(id);
             if (src != null) {
                 for (Block blk : src.blocks.values()) {
                     unpublishKey(src.number, blk.key);

@@ -89,6 +89,11 @@ public final class CacheAwarePolicy implements Policy {
         return sum;
     }
 
+    /** The tree of {@code model}, created when it has none yet (the exact policy feeds and reads it). */
+    PrefixTree treeFor(String model) {
+        return trees.computeIfAbsent(Candidates.modelKey(model), m -> new PrefixTree());
+    }
+
     /** The tree of {@code model}, for tests and benchmarks. */
     PrefixTree tree(String model) {
         return trees.get(Candidates.modelKey(model));

@@ -3,9 +3,12 @@ package dev.vllmrouter.policy;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 
 import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.config.PolicyConfig;
+import dev.vllmrouter.kvevents.SourceState;
+import dev.vllmrouter.kvindex.KvIndex;
 
 /**
  * The one table from vllm-router policy names to implementations. An unknown name fails at start; there is no
@@ -33,6 +36,22 @@ public final class Policies {
                     + ")");
         }
         return factory.apply(config, random);
+    }
+
+    /**
+     * As {@link #create(PolicyConfig, RandomSource)}; with the KV-event index ({@code --kv-events-port}: {@code index}
+     * not {@code null}) {@code cache_aware} routes by predicted time to first token ({@link KvAwarePolicy}) and falls
+     * back to its tree where the index cannot be used.
+     *
+     * @param states each worker's index state (for {@code cache_aware} with an index)
+     */
+    public static Policy create(PolicyConfig config, RandomSource random, KvIndex index,
+                                Function<String, SourceState> states) {
+        Policy policy = create(config, random);
+        if (index != null && policy instanceof CacheAwarePolicy tree) {
+            return new KvAwarePolicy(tree, index, states);
+        }
+        return policy;
     }
 
     /** Whether {@code name} uses the workers' load (so their queues are worth scraping). */

@@ -35,6 +35,15 @@ public interface RoutingKey {
      */
     String promptText();
 
+    /**
+     * The prompt's token ids as the worker will compute them, when the router can compute them (a tokenizer for the
+     * model from {@code --tokenizer-path}, a chat or completions request without images); else {@code null}. Computed
+     * on first use and remembered.
+     */
+    default PromptIds promptIds() {
+        return null;
+    }
+
     /** A key with only a route and a model (tests, requests without a body). */
     static RoutingKey of(String route, String model) {
         return new RoutingKey() {

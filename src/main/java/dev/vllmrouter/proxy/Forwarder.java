@@ -52,11 +52,29 @@ public final class Forwarder {
     private final boolean decisionHeader;
     private final AnswerRelay relay;
     private final AttemptLoop attempts;
+    private final PromptIdSource promptIds;
+    private final CacheCheck cacheCheck;
 
     /** @param decisionHeader whether answers carry {@value #DECISION_HEADER} (it names internal worker URLs) */
     public Forwarder(PolicyRuntime policy, UpstreamClient client, HeaderRules headerRules,
                      Ticker ticker, Duration requestTimeout, Duration readTimeout, boolean decisionHeader,
                      RetryConfig retry, RandomSource random, Sleeper sleeper, Clock clock, RouterMetrics metrics) {
+        this(policy, client, headerRules, ticker, requestTimeout, readTimeout, decisionHeader, retry, random, sleeper,
+                clock, metrics, null, null);
+    }
+
+    /**
+     * With exact prefix-cache routing ({@code --kv-events-port}).
+     *
+     * @param promptIds  computes a request's prompt token ids when the policy asks, or {@code null}
+     * @param cacheCheck hears each predicted-and-answered request's reported cached tokens, or {@code null}
+     */
+    public Forwarder(PolicyRuntime policy, UpstreamClient client, HeaderRules headerRules,
+                     Ticker ticker, Duration requestTimeout, Duration readTimeout, boolean decisionHeader,
+                     RetryConfig retry, RandomSource random, Sleeper sleeper, Clock clock, RouterMetrics metrics,
+                     PromptIdSource promptIds, CacheCheck cacheCheck) {
+        this.promptIds = promptIds;
+        this.cacheCheck = cacheCheck;
         this.policy = policy;
         this.client = client;
         this.headerRules = headerRules;
@@ -76,7 +94,7 @@ public final class Forwarder {
     public void forward(ProxyRequest req, ClientSink sink) {
         long deadline = ticker.nanos() + requestTimeoutNanos;
         HangUp hangUp = new HangUp();
-        RoutingKey key = new RequestRoutingKey(req);
+        RoutingKey key = new RequestRoutingKey(req, promptIds);
         String model = req.facts().model();
         if (!policy.mayServe(model)) {
             throw new RouterException(new OpenAiError(ErrorKind.NOT_FOUND, "The model `" + model
@@ -191,10 +209,16 @@ public final class Forwarder {
             a.trace().end(a.status());
             throw e;
         }
+        int predicted = a.decision().predictedCached();
+        UsageTap usage = cacheCheck != null && predicted >= 0 ? new UsageTap() : null;
         try {
-            relay.relay(req, sink, a.worker(), a.lease(), a.response(), a.sentAt(), deadline, null);
+            relay.relay(req, sink, a.worker(), a.lease(), a.response(), a.sentAt(), deadline,
+                    usage == null ? null : usage.bodyHook(), usage == null ? null : usage.eventHook());
         } finally {
             a.trace().end(a.status());
+        }
+        if (usage != null && usage.reported() != UsageTap.NO_USAGE) {
+            cacheCheck.observed(a.worker().id(), predicted, usage.reported());
         }
     }
 
@@ -218,6 +242,9 @@ public final class Forwarder {
                 .append("; worker=").append(d.worker().id()).append("; reason=").append(d.reason());
         if (d.match() >= 0) {
             sb.append("; match=").append(String.format(java.util.Locale.ROOT, "%.2f", d.match()));
+        }
+        if (d.detail() != null) {
+            sb.append("; ").append(d.detail());
         }
         if (attempt.number() > 1) {
             sb.append("; attempt=").append(attempt.number());

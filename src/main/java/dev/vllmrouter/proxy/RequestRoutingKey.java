@@ -5,6 +5,7 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.Headers;
 
 import dev.vllmrouter.openai.RoutingFields;
+import dev.vllmrouter.policy.PromptIds;
 import dev.vllmrouter.policy.RoutingKey;
 
 /**
@@ -13,10 +14,19 @@ import dev.vllmrouter.policy.RoutingKey;
  */
 public final class RequestRoutingKey implements RoutingKey {
     private final ProxyRequest request;
+    private final PromptIdSource promptIdSource;
     private RoutingFields fields;
+    private PromptIds promptIds;
+    private boolean promptIdsDone;
 
     public RequestRoutingKey(ProxyRequest request) {
+        this(request, null);
+    }
+
+    /** @param promptIdSource computes the prompt's token ids for {@link #promptIds()}, or {@code null}: none */
+    public RequestRoutingKey(ProxyRequest request, PromptIdSource promptIdSource) {
         this.request = request;
+        this.promptIdSource = promptIdSource;
     }
 
     @Override
@@ -49,6 +59,15 @@ public final class RequestRoutingKey implements RoutingKey {
     @Override
     public String promptText() {
         return fields().promptText();
+    }
+
+    @Override
+    public PromptIds promptIds() {
+        if (!promptIdsDone) {
+            promptIdsDone = true;
+            promptIds = promptIdSource == null || request.body() == null ? null : promptIdSource.of(request);
+        }
+        return promptIds;
     }
 
     private RoutingFields fields() {
