@@ -61,7 +61,8 @@ public final class PredictionCheck {
     /** The counts of {@code worker}, or {@code null} when it was never checked. */
     public Counts counts(String worker) {
         Track t = tracks.get(worker);
-        return t == null ? null : t.counts();
+        Counts c = t == null ? null : t.counts();
+        return c == null || c.exact() + c.over() + c.under() == 0 ? null : c;
     }
 
     /** Forgets a worker that left the fleet. */

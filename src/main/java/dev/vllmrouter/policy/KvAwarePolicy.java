@@ -56,6 +56,8 @@ public final class KvAwarePolicy implements Policy {
     static final double STORAGE_COST = 0.5;
     /** How long a routing-time guess marks a prompt's blocks as held by the chosen worker. */
     static final Duration SPECULATION_TTL = Duration.ofSeconds(5);
+    /** The block size assumed for a worker whose events carried none yet (vLLM's default). */
+    static final int DEFAULT_BLOCK_SIZE = 16;
 
     private final CacheAwarePolicy tree;
     private final KvIndex index;
@@ -154,8 +156,8 @@ public final class KvAwarePolicy implements Policy {
                     gpu = held;
                 }
             } else {
-                int blockSize = index.blockSize(w.id());
-                if (blockSize > 0) {
+                int blockSize = blockSize(w);
+                {
                     KvIndex.Match m = byBlockSize.computeIfAbsent(blockSize,
                             bs -> index.lookup(tokens, bs, null, ids.cacheSalt())).get(w.id());
                     if (m != null) {
@@ -188,14 +190,16 @@ public final class KvAwarePolicy implements Policy {
             prefixTree.insert(text, chosen.id());
         }
         if (best.state != SourceState.FALLBACK) {
-            int blockSize = index.blockSize(chosen.id());
-            if (blockSize > 0) {
-                index.speculate(chosen.id(), tokens, blockSize, null, ids.cacheSalt(), SPECULATION_TTL);
-            }
+            index.speculate(chosen.id(), tokens, blockSize(chosen), null, ids.cacheSalt(), SPECULATION_TTL);
         }
         String reason = reason(best, second);
         int predicted = best.state == SourceState.FALLBACK || best.speculative ? -1 : best.predicted;
         return new Decision(chosen, reason, (double) best.held / total, predicted, detail(best, second, total));
+    }
+
+    private int blockSize(Worker w) {
+        int size = index.blockSize(w.id());
+        return size > 0 ? size : DEFAULT_BLOCK_SIZE;
     }
 
     private static int matchedChars(PrefixTree.Match match, String worker) {
