@@ -26,10 +26,12 @@ import com.fasterxml.jackson.databind.JsonNode;
  * @param promptTokens     prompt tokens of {@code promptText} ({@link PrefixCacheModel#promptTokens})
  * @param promptText       the prompt as the engine sees it ({@link PromptText}): what the prefix cache caches
  * @param kvTransferParams the request's {@code kv_transfer_params} (PD disaggregation), or null
+ * @param tokenIds         the prompt's token ids from the worker's tokenizer ({@code --tokenizer-path}), or null when
+ *                         the simulator's own tokenization of {@code promptText} applies
  */
 record GenerationRequest(boolean chat, String model, String id, boolean stream, boolean includeUsage,
                          boolean continuousUsage, int maxTokens, boolean limitGiven, int promptTokens,
-                         String promptText, JsonNode kvTransferParams) {
+                         String promptText, JsonNode kvTransferParams, int[] tokenIds) {
 
     static GenerationRequest parse(boolean chat, Call call) {
         call.requireJsonContentType();
@@ -68,8 +70,25 @@ record GenerationRequest(boolean chat, String model, String id, boolean stream, 
         String id = (chat ? "chatcmpl-" : "cmpl-") + call.idBase(body);
         JsonNode kv = body.get("kv_transfer_params");
         String text = chat ? PromptText.chat(input) : PromptText.completion(input);
+        int[] ids = tokenIds(call.ctx, chat, body);
         return new GenerationRequest(chat, model, id, stream, includeUsage, continuous, maxTokens, limitGiven,
-                PrefixCacheModel.promptTokens(text), text, kv == null || kv.isNull() ? null : kv);
+                ids != null ? Math.max(1, ids.length) : PrefixCacheModel.promptTokens(text), text,
+                kv == null || kv.isNull() ? null : kv, ids);
+    }
+
+    /**
+     * The token ids of the worker's tokenizer, when it has one; {@code null} (the simulator's own tokenization) for a
+     * request the tokenizer cannot handle (images, its own chat template): the simulator stays lenient there.
+     */
+    static int[] tokenIds(SimContext ctx, boolean chat, JsonNode body) {
+        if (ctx.tokenizer == null) {
+            return null;
+        }
+        try {
+            return chat ? ctx.tokenizer.chat(body) : ctx.tokenizer.completion(body);
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     private static Integer optionalPositiveInt(JsonNode body, String field) {

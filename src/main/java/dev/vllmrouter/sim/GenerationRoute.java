@@ -59,7 +59,9 @@ final class GenerationRoute implements InferencePipeline.Route<GenerationRequest
                 ctx.moriio.decode(request.kvTransferParams(), call.requestId);
             }
         }
-        PrefixCacheModel.Lookup cache = ctx.prefixCache.lookupAndStore(request.promptText());
+        PrefixCacheModel.Lookup cache = request.tokenIds() != null
+                ? ctx.prefixCache.lookupAndStore(request.tokenIds())
+                : ctx.prefixCache.lookupAndStore(request.promptText());
         Duration ttft = ctx.faults.ttft(config.ttft())
                 .plus(config.prefillPerToken().multipliedBy(cache.uncachedTokens()));
         Duration itl = ctx.faults.interTokenLatency(config.interTokenLatency());

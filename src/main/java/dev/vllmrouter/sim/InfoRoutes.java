@@ -170,6 +170,17 @@ final class InfoRoutes {
         }
         String text = !prompt ? PromptText.chat(input)
                 : input.isTextual() ? input.textValue() : concatText(input, new StringBuilder()).toString();
+        int[] ids = GenerationRequest.tokenIds(ctx, !prompt, body);
+        if (ids != null) {
+            ByteSink s = new ByteSink(64 + ids.length * 8);
+            s.ascii("{\"count\":").append(ids.length).ascii(",\"max_model_len\":").append(MAX_MODEL_LEN)
+                    .ascii(",\"tokens\":[");
+            for (int i = 0; i < ids.length; i++) {
+                s.ascii(i == 0 ? "" : ",").append(ids[i]);
+            }
+            Replies.json(call.res, s.ascii("],\"token_strs\":null}").toByteArray());
+            return;
+        }
         int count = Tokens.fromChars(text.length());
         boolean strs = body.path("return_token_strs").asBoolean(false);
         ByteSink s = new ByteSink(64 + count * 12);

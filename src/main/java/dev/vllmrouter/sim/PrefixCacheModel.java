@@ -75,12 +75,12 @@ public final class PrefixCacheModel {
         /**
          * One admitted prompt changed the cache.
          *
-         * @param text    the prompt text (block {@code b} is tokens {@code [b * blockSize, (b + 1) * blockSize)})
+         * @param tokens  the prompt's token ids (block {@code b} is {@code tokens[b * blockSize, (b + 1) * blockSize)})
          * @param hashes  the chained hash of every full block of the prompt
          * @param evicted hashes of the blocks evicted to make room, in eviction order (may be empty)
          * @param runs    {@code [from, to)} ranges of {@code hashes} newly stored, ascending (may be empty)
          */
-        void changed(String text, long[] hashes, long[] evicted, int[][] runs);
+        void changed(int[] tokens, long[] hashes, long[] evicted, int[][] runs);
 
         /** Every block was dropped ({@link #reset()}). */
         void cleared();
@@ -141,8 +141,23 @@ public final class PrefixCacheModel {
      * refreshes every full block of the prompt (as vLLM does once prefill has computed them).
      */
     public Lookup lookupAndStore(CharSequence promptText) {
-        long[] hashes = blockHashes(promptText);
-        int promptTokens = promptTokens(promptText);
+        return admit(promptText, null, blockHashes(promptText), promptTokens(promptText));
+    }
+
+    /**
+     * As {@link #lookupAndStore(CharSequence)} for a prompt given as token ids (a worker with a real tokenizer): block
+     * {@code b} is {@code tokenIds[b * blockSize, (b + 1) * blockSize)}.
+     */
+    public Lookup lookupAndStore(int[] tokenIds) {
+        return admit(null, tokenIds, blockHashes(tokenIds), Math.max(1, tokenIds.length));
+    }
+
+    /** The simulator's token ids of a text (4 characters per token; see {@code Tokens}). */
+    public static int[] tokenIds(CharSequence text) {
+        return Tokens.tokenIds(text);
+    }
+
+    private Lookup admit(CharSequence promptText, int[] tokenIds, long[] hashes, int promptTokens) {
         int limit = hitLimit(hashes.length, promptTokens);
         int stored = Math.min(hashes.length, capacityBlocks);
         lock.lock();
@@ -154,7 +169,7 @@ public final class PrefixCacheModel {
                     blocks.touch(hashes[i]);
                 }
             } else {
-                storeReporting(l, promptText, hashes, stored);
+                storeReporting(l, tokenIds != null ? tokenIds : Tokens.tokenIds(promptText), hashes, stored);
             }
             int cached = hit * blockSize;
             queriedTokens += promptTokens;
@@ -185,7 +200,7 @@ public final class PrefixCacheModel {
      * were new and which were evicted. A block of this prompt that was evicted by an earlier touch of the same loop and
      * stored again is reported removed, then stored, which is the order the changes happened in.
      */
-    private void storeReporting(Listener l, CharSequence text, long[] hashes, int stored) {
+    private void storeReporting(Listener l, int[] tokens, long[] hashes, int stored) {
         boolean[] fresh = new boolean[stored];
         long[] evicted = new long[4];
         int evictedCount = 0;
@@ -216,7 +231,7 @@ public final class PrefixCacheModel {
                 runs.add(new int[] {from, i});
             }
         }
-        l.changed(text.toString(), hashes, java.util.Arrays.copyOf(evicted, evictedCount),
+        l.changed(tokens, hashes, java.util.Arrays.copyOf(evicted, evictedCount),
                 runs.toArray(int[][]::new));
     }
 
@@ -264,6 +279,40 @@ public final class PrefixCacheModel {
 
     public int capacityBlocks() {
         return capacityBlocks;
+    }
+
+    /** As {@link #cachedPrefixTokens(CharSequence)} for a prompt given as token ids. */
+    public int cachedPrefixTokens(int[] tokenIds) {
+        long[] hashes = blockHashes(tokenIds);
+        int limit = hitLimit(hashes.length, Math.max(1, tokenIds.length));
+        lock.lock();
+        try {
+            return leadingHits(hashes, limit) * blockSize;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The chained hash of every full block of a prompt given as token ids: one id per word. */
+    long[] blockHashes(int[] ids) {
+        int full = ids.length / blockSize;
+        long[] hashes = new long[full];
+        long h = ROOT_SEED ^ GOLDEN;
+        for (int b = 0; b < full; b++) {
+            long a = h;
+            long c = h ^ C1;
+            int end = (b + 1) * blockSize;
+            for (int i = b * blockSize; i < end; i++) {
+                if ((i & 1) == 0) {
+                    a = lane(a, ids[i] & 0xFFFFFFFFL);
+                } else {
+                    c = lane(c, ids[i] & 0xFFFFFFFFL);
+                }
+            }
+            h = Hashing.fmix64(a ^ Long.rotateLeft(c, 32) ^ blockSize);
+            hashes[b] = h;
+        }
+        return hashes;
     }
 
     /** Counts leading blocks present, up to {@code limit}, leaving the LRU order alone. */

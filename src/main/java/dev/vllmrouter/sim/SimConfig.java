@@ -32,6 +32,10 @@ import java.util.Objects;
  *       tells the real one), see {@link SimKvEvents}</li>
  *   <li>{@code kvEventsReplayPort} -1 = no replay socket (0 = ephemeral); {@code kvEventsEncoding} MAP (vLLM 0.24+,
  *       or ARRAY as up to 0.23); {@code kvEventsTopic} ""</li>
+ *   <li>{@code tokenizerPath} null = the simulator's own tokenization ({@link Tokens}); else a Hugging Face model
+ *       directory whose chat template and tokenizer give the prompt token ids, as vLLM computes them (the router's
+ *       {@code PromptTokenizer}): the prefix cache, {@code usage}, {@code /tokenize} and the KV events then use
+ *       real token ids</li>
  *   <li>{@code apiKey} null: as vLLM's {@code --api-key}, every {@code /v1} request but {@code OPTIONS} then needs
  *       {@code Authorization: Bearer <key>}, else 401 {@code {"error":"Unauthorized"}}</li>
  * </ul>
@@ -41,7 +45,7 @@ public record SimConfig(String host, int port, List<String> models, String worke
                         int maxPayloadBytes, int cacheBlocks, int blockSize,
                         boolean enablePromptTokensDetails, Duration prefillPerToken, String apiKey,
                         int kvEventsPort, int kvEventsReplayPort, SimKvEvents.Encoding kvEventsEncoding,
-                        String kvEventsTopic) {
+                        String kvEventsTopic, java.nio.file.Path tokenizerPath) {
 
     /** Default request body limit: 10 MiB. */
     public static final int DEFAULT_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -105,7 +109,7 @@ public record SimConfig(String host, int port, List<String> models, String worke
                 .maxPayloadBytes(maxPayloadBytes).cacheBlocks(cacheBlocks).blockSize(blockSize)
                 .enablePromptTokensDetails(enablePromptTokensDetails).prefillPerToken(prefillPerToken).apiKey(apiKey)
                 .kvEventsPort(kvEventsPort).kvEventsReplayPort(kvEventsReplayPort).kvEventsEncoding(kvEventsEncoding)
-                .kvEventsTopic(kvEventsTopic);
+                .kvEventsTopic(kvEventsTopic).tokenizerPath(tokenizerPath);
     }
 
     /** The model that serves requests without a {@code model} field. */
@@ -141,6 +145,7 @@ public record SimConfig(String host, int port, List<String> models, String worke
         private int kvEventsReplayPort = -1;
         private SimKvEvents.Encoding kvEventsEncoding = SimKvEvents.Encoding.MAP;
         private String kvEventsTopic = "";
+        private java.nio.file.Path tokenizerPath;
 
         private Builder() {
         }
@@ -241,10 +246,16 @@ public record SimConfig(String host, int port, List<String> models, String worke
             return this;
         }
 
+        public Builder tokenizerPath(java.nio.file.Path tokenizerPath) {
+            this.tokenizerPath = tokenizerPath;
+            return this;
+        }
+
         public SimConfig build() {
             return new SimConfig(host, port, models, workerId, ttft, interTokenLatency, defaultMaxTokens,
                     maxNumSeqs, maxPayloadBytes, cacheBlocks, blockSize, enablePromptTokensDetails,
-                    prefillPerToken, apiKey, kvEventsPort, kvEventsReplayPort, kvEventsEncoding, kvEventsTopic);
+                    prefillPerToken, apiKey, kvEventsPort, kvEventsReplayPort, kvEventsEncoding, kvEventsTopic,
+                    tokenizerPath);
         }
     }
 }

@@ -29,6 +29,8 @@ final class SimContext {
     final SimMoriio moriio = new SimMoriio(this);
     /** The KV-event publisher, or {@code null} when events are off. */
     final SimKvEvents kvEvents;
+    /** Prompt token ids as vLLM computes them ({@code --tokenizer-path}), or {@code null}: {@link Tokens}. */
+    final dev.vllmrouter.tokenize.PromptTokenizer tokenizer;
     private final Set<String> models;
     private final CountDownLatch closing = new CountDownLatch(1);
     private volatile String workerId;
@@ -36,6 +38,8 @@ final class SimContext {
     SimContext(SimConfig config) {
         this.config = config;
         this.scheduler = new Scheduler(config.maxNumSeqs());
+        this.tokenizer = config.tokenizerPath() == null ? null
+                : dev.vllmrouter.tokenize.PromptTokenizer.load(config.tokenizerPath(), java.time.Clock.systemUTC());
         this.prefixCache = new PrefixCacheModel(config.blockSize(), config.cacheBlocks());
         this.kvEvents = config.kvEvents() ? new SimKvEvents(config.host(), config.kvEventsPort(),
                 config.kvEventsReplayPort(), config.kvEventsEncoding(), config.kvEventsTopic(), config.blockSize())
@@ -91,6 +95,9 @@ final class SimContext {
         }
         scheduler.close();
         faults.wakeAll();
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
     }
 
     /** Waits {@code d} of wall-clock time; aborts the exchange if the worker closes meanwhile. */

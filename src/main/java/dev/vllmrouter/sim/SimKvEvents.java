@@ -55,7 +55,7 @@ public final class SimKvEvents implements PrefixCacheModel.Listener, AutoCloseab
         }
     }
 
-    private record Change(String text, long[] hashes, long[] evicted, int[][] runs) {
+    private record Change(int[] tokens, long[] hashes, long[] evicted, int[][] runs) {
     }
 
     private final ZContext context = new ZContext(1);
@@ -129,9 +129,9 @@ public final class SimKvEvents implements PrefixCacheModel.Listener, AutoCloseab
     }
 
     @Override
-    public void changed(String text, long[] hashes, long[] evicted, int[][] runs) {
+    public void changed(int[] tokens, long[] hashes, long[] evicted, int[][] runs) {
         if (!closed) {
-            queue.add(new Change(text, hashes, evicted, runs));
+            queue.add(new Change(tokens, hashes, evicted, runs));
         }
     }
 
@@ -279,7 +279,7 @@ public final class SimKvEvents implements PrefixCacheModel.Listener, AutoCloseab
         key(p, "token_ids");
         p.packArrayHeader(n * blockSize);
         for (int t = from * blockSize; t < to * blockSize; t++) {
-            p.packInt(Tokens.tokenId(c.text(), t));
+            p.packInt(c.tokens()[t]);
         }
         key(p, "block_size");
         p.packInt(blockSize);

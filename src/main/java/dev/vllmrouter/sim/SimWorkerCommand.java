@@ -127,6 +127,12 @@ public final class SimWorkerCommand implements Callable<Integer> {
             + "none).")
     String kvEventsTopic;
 
+    @Option(names = "--tokenizer-path", paramLabel = "DIR", description = "A Hugging Face model directory "
+            + "(tokenizer.json, tokenizer_config.json with its chat_template, or chat_template.jinja): prompts are "
+            + "tokenized as vLLM does, and the prefix cache, usage, /tokenize and the KV events use those token ids "
+            + "(default: the simulator's own 4 characters per token).")
+    java.nio.file.Path tokenizerPath;
+
     private final PrintStream out;
 
     public SimWorkerCommand() {
@@ -158,6 +164,7 @@ public final class SimWorkerCommand implements Callable<Integer> {
                 .kvEventsReplayPort(kvEventsReplayPort)
                 .kvEventsEncoding(SimKvEvents.Encoding.parse(kvEventsEncoding))
                 .kvEventsTopic(kvEventsTopic)
+                .tokenizerPath(tokenizerPath)
                 .build();
     }
 

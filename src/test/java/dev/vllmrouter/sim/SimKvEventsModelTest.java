@@ -16,7 +16,7 @@ class SimKvEventsModelTest {
     {
         model.listener(new PrefixCacheModel.Listener() {
             @Override
-            public void changed(String text, long[] hashes, long[] evicted, int[][] runs) {
+            public void changed(int[] tokens, long[] hashes, long[] evicted, int[][] runs) {
                 StringBuilder sb = new StringBuilder("evicted " + evicted.length + " stored");
                 for (int[] r : runs) {
                     sb.append(' ').append(Arrays.toString(r));
