@@ -1,6 +1,8 @@
 package dev.vllmrouter.bench;
 
+import dev.vllmrouter.policy.PromptIds;
 import dev.vllmrouter.policy.RoutingKey;
+import dev.vllmrouter.sim.PrefixCacheModel;
 
 /**
  * A {@link RoutingKey} with its parts given up front (no request body to parse): what a chat request of the
@@ -26,5 +28,11 @@ public record BenchKey(String bodySessionKey, String conversationKey, String pro
     @Override
     public String header(String lowerCaseName) {
         return null;
+    }
+
+    /** The simulator's token ids of the prompt (what its prefix cache and KV events use); computed per call. */
+    @Override
+    public PromptIds promptIds() {
+        return new PromptIds(PrefixCacheModel.tokenIds(promptText), null);
     }
 }

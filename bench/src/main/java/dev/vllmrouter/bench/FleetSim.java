@@ -81,12 +81,29 @@ final class FleetSim {
     private int nextConversation;
     private double maxInFlightArea;
     private double meanInFlightArea;
+    private final java.util.concurrent.atomic.AtomicLong virtualNanos;
+    private final java.util.function.Consumer<FleetSim> atHalf;
+    private long arrivals;
 
     /**
      * @param workers the fleet (the registry's workers, in order)
      * @param tick    run every {@link #TICK_US} of virtual time (cache_aware's eviction), or {@code null}
      */
     FleetSim(QualityParams p, ChatText text, List<Worker> workers, Router router, Runnable tick) {
+        this(p, text, workers, router, tick, null, null, null);
+    }
+
+    /**
+     * @param kvIndex      fed by every worker's prefix-cache changes, as its KV events would (instantly), or null
+     * @param virtualNanos set to the virtual time in nanoseconds as the simulation advances (the index's clock), or
+     *                     null
+     * @param atHalf       run once when half of all requests have arrived (a disturbance), or null
+     */
+    FleetSim(QualityParams p, ChatText text, List<Worker> workers, Router router, Runnable tick,
+             dev.vllmrouter.kvindex.KvIndex kvIndex, java.util.concurrent.atomic.AtomicLong virtualNanos,
+             java.util.function.Consumer<FleetSim> atHalf) {
+        this.virtualNanos = virtualNanos;
+        this.atHalf = atHalf;
         this.p = p;
         this.text = text;
         this.workers = List.copyOf(workers);
@@ -96,6 +113,10 @@ final class FleetSim {
         for (int i = 0; i < workers.size(); i++) {
             index.put(workers.get(i), i);
             caches[i] = new PrefixCacheModel(p.blockSize(), p.capacityBlocks());
+            if (kvIndex != null) {
+                caches[i].listener(new IndexFeed(kvIndex, workers.get(i).id(), p.blockSize()));
+                kvIndex.addSource(workers.get(i).id());
+            }
         }
         this.busyUs = new long[workers.size()];
         this.requests = new long[workers.size()];
@@ -134,7 +155,17 @@ final class FleetSim {
         return new Conversation(id, random, text.conversationKey(id), text.newHistory());
     }
 
+    /** Every worker's cache dropped ({@code POST /reset_prefix_cache} to the fleet). */
+    void resetCaches() {
+        for (PrefixCacheModel c : caches) {
+            c.reset();
+        }
+    }
+
     private void arrive(Conversation c) {
+        if (atHalf != null && arrivals++ == (long) p.conversations() * p.turns() / 2) {
+            atHalf.accept(this);
+        }
         String prompt = text.prompt(c.history, c.id, c.turn);
         Decision d = router.route(c.id, new BenchKey(null, c.key, prompt));
         if (d == null) {
@@ -192,12 +223,37 @@ final class FleetSim {
             maxInFlightArea += dt * max;
             meanInFlightArea += dt * sum / workers.size();
             now = t;
+            if (virtualNanos != null) {
+                virtualNanos.set(t * 1000);
+            }
         }
         while (now >= nextTick) {
             if (tick != null) {
                 tick.run();
             }
             nextTick += TICK_US;
+        }
+    }
+
+    /** A worker's prefix-cache changes applied to the index at once, as its KV events would be (no lag). */
+    private record IndexFeed(dev.vllmrouter.kvindex.KvIndex index, String id, int blockSize)
+            implements PrefixCacheModel.Listener {
+        @Override
+        public void changed(int[] tokens, long[] hashes, long[] evicted, int[][] runs) {
+            if (evicted.length > 0) {
+                index.removed(id, evicted, dev.vllmrouter.kvindex.Medium.GPU);
+            }
+            for (int[] run : runs) {
+                index.stored(id, java.util.Arrays.copyOfRange(hashes, run[0], run[1]),
+                        run[0] == 0 ? null : hashes[run[0] - 1],
+                        java.util.Arrays.copyOfRange(tokens, run[0] * blockSize, run[1] * blockSize), blockSize, null,
+                        null, dev.vllmrouter.kvindex.Medium.GPU);
+            }
+        }
+
+        @Override
+        public void cleared() {
+            index.reset(id);
         }
     }
 }

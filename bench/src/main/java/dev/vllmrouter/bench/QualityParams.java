@@ -86,6 +86,16 @@ record QualityParams(int workers, int conversations, int turns, int active, int 
                 slowdown);
     }
 
+    /**
+     * The exact-index scenario's parameters: 4 workers with a quarter of {@code capacity_blocks} each (cache pressure:
+     * the live conversations' histories no longer all fit, so workers evict), the rest as given.
+     */
+    QualityParams forKvIndex() {
+        return new QualityParams(4, conversations, turns, active, lowActive, seed, blockSize,
+                Math.max(1, capacityBlocks / 4), systemChars, userChars, answerChars, outputTokens, thinkMs,
+                prefillMsPerToken, decodeMsPerToken, slowdown);
+    }
+
     /** All parameters as {@code name=value} arguments, to reproduce the run. */
     String asArgs() {
         return String.format(Locale.ROOT, "workers=%d conversations=%d turns=%d active=%d low_active=%d seed=%d "

@@ -47,6 +47,8 @@ public final class RoutingQuality {
             printResults(active, results);
             printTargets(results);
         }
+        QualityParams kv = p.forKvIndex();
+        KvQuality.print(kv, KvQuality.run(kv, text));
         printKeyMovement(p.seed());
         System.out.printf(Locale.ROOT, "%n(simulated in %.1f s of wall time)%n", (System.nanoTime() - started) / 1e9);
     }
