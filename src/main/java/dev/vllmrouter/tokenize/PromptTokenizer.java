@@ -4,13 +4,18 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -30,6 +35,12 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
  *       {@code <|begin_of_text|>}, nothing for Qwen); a prompt of token ids is taken as it is;</li>
  *   <li>{@code truncate_prompt_tokens} (k): the last k ids, as vLLM keeps them.</li>
  * </ul>
+ * Encoding ({@link #encode}, and so {@link #chat} and {@link #completions}) asks the native library for ids only
+ * (no offsets, masks or token strings cross JNI). Without {@code add_special_tokens}, a text is cut after each
+ * special token where {@link SpecialTokenCuts} proves the cut exact, and each segment's ids are kept in a bounded
+ * {@link SegmentCache}: a new turn of a conversation encodes only its new messages; the ids are the same as the
+ * whole text's. A tokenizer that cannot be proven cut-safe is encoded whole ({@link #segmentRefusal}).
+ * <p>
  * Thread-safe: the template and the native tokenizer are shared, each call allocates its own state. The native
  * library comes out of DJL's jar (extracted once into DJL's cache directory, {@code ENGINE_CACHE_DIR} or
  * {@code ~/.djl.ai}); DJL's telemetry check (a call to the EC2 metadata address) is switched off before the first
@@ -48,30 +59,58 @@ public final class PromptTokenizer implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Bytes of segment ids kept per tokenizer unless told otherwise: about 8 million tokens. */
+    public static final long DEFAULT_CACHE_BYTES = 32L << 20;
+
+    /**
+     * DJL's GPU probe (run when the first tokenizer loads) warns "Failed to detect GPU count" on machines with a
+     * CUDA runtime but no usable GPU; a tokenizer never uses a GPU, so only that class's warnings are dropped
+     * (its errors still show). Held strongly: java.util.logging keeps loggers weakly.
+     */
+    private static final Logger DJL_GPU_PROBE = Logger.getLogger("ai.djl.util.cuda.CudaUtils");
+
+    /** What the segment cache holds and how it fared; a snapshot. */
+    public record CacheStats(long entries, long bytes, long capacityBytes, long hits, long misses, long evictions) {
+    }
+
     private final Path directory;
     private final HuggingFaceTokenizer tokenizer;
     private final ChatTemplate template;
     private final ChatTemplate toolTemplate;
     private final VllmChat.ContentFormat contentFormat;
     private final Map<String, Object> specialTokens;
+    private final SpecialTokenCuts cuts;
+    private final SegmentCache cache;
 
     private PromptTokenizer(Path directory, HuggingFaceTokenizer tokenizer, ChatTemplate template,
                             ChatTemplate toolTemplate, VllmChat.ContentFormat contentFormat,
-                            Map<String, Object> specialTokens) {
+                            Map<String, Object> specialTokens, SpecialTokenCuts cuts, long cacheBytes) {
         this.directory = directory;
         this.tokenizer = tokenizer;
         this.template = template;
         this.toolTemplate = toolTemplate;
         this.contentFormat = contentFormat;
         this.specialTokens = specialTokens;
+        this.cuts = cacheBytes > 0 ? cuts : SpecialTokenCuts.refused("the segment cache is off");
+        this.cache = this.cuts.usable() ? new SegmentCache(cacheBytes) : null;
+    }
+
+    /**
+     * Loads a Hugging Face model directory, with a segment cache of {@link #DEFAULT_CACHE_BYTES}.
+     *
+     * @throws TokenizerLoadException with one line saying what is missing or unreadable
+     */
+    public static PromptTokenizer load(Path directory, Clock clock) {
+        return load(directory, clock, DEFAULT_CACHE_BYTES);
     }
 
     /**
      * Loads a Hugging Face model directory.
      *
+     * @param cacheBytes the bound of the segment cache (ids of earlier turns); 0 turns it off
      * @throws TokenizerLoadException with one line saying what is missing or unreadable
      */
-    public static PromptTokenizer load(Path directory, Clock clock) {
+    public static PromptTokenizer load(Path directory, Clock clock, long cacheBytes) {
         if (!Files.isDirectory(directory)) {
             throw new TokenizerLoadException(directory + " is not a directory");
         }
@@ -113,8 +152,17 @@ public final class PromptTokenizer implements AutoCloseable {
         } catch (TemplateException e) {
             throw new TokenizerLoadException(directory + ": " + e.getMessage());
         }
+        SpecialTokenCuts cuts;
+        try {
+            cuts = SpecialTokenCuts.analyse(TokenizerSpec.read(tokenizerJson));
+        } catch (IOException | RuntimeException e) {
+            throw new TokenizerLoadException("cannot read " + tokenizerJson + ": " + e.getMessage());
+        }
         HuggingFaceTokenizer tokenizer;
         try {
+            if (DJL_GPU_PROBE.getLevel() == null || DJL_GPU_PROBE.getLevel().intValue() < Level.SEVERE.intValue()) {
+                DJL_GPU_PROBE.setLevel(Level.SEVERE); // set again each load: a LogManager.reset() forgets it
+            }
             tokenizer = HuggingFaceTokenizer.newInstance(tokenizerJson, Map.of(
                     "addSpecialTokens", "false",
                     "truncation", "false", // DJL would otherwise cut every prompt at 512 tokens
@@ -123,7 +171,8 @@ public final class PromptTokenizer implements AutoCloseable {
             throw new TokenizerLoadException("cannot load " + tokenizerJson + ": " + e.getMessage());
         }
         VllmChat.ContentFormat format = VllmChat.ContentFormat.detect(source == null ? "" : source);
-        return new PromptTokenizer(directory, tokenizer, template, toolTemplate, format, specialTokens(config));
+        return new PromptTokenizer(directory, tokenizer, template, toolTemplate, format, specialTokens(config), cuts,
+                cacheBytes);
     }
 
     private static JsonNode readConfig(Path file) {
@@ -263,14 +312,95 @@ public final class PromptTokenizer implements AutoCloseable {
         return last;
     }
 
-    /** Encodes text with the model's tokenizer. */
+    /**
+     * Encodes text with the model's tokenizer. Without {@code addSpecialTokens}, and when the tokenizer allows it,
+     * segment by segment through the cache (the same ids as {@link #encodeWhole}).
+     */
     public int[] encode(String text, boolean addSpecialTokens) {
+        if (addSpecialTokens || cache == null) {
+            return encodeWhole(text, addSpecialTokens);
+        }
+        int[] ends = cuts.segmentEnds(text);
+        if (ends.length <= 1) {
+            return encodeWhole(text, false);
+        }
+        MessageDigest digest = SegmentCache.digest();
+        int[][] parts = new int[ends.length][];
+        int total = 0;
+        int from = 0;
+        for (int i = 0; i < ends.length; i++) {
+            String segment = text.substring(from, ends[i]);
+            SegmentCache.Key key = SegmentCache.key(digest, segment);
+            int[] ids = cache.get(key);
+            if (ids == null) {
+                ids = encodeWhole(segment, false);
+                cache.put(key, ids);
+            }
+            parts[i] = ids;
+            total += ids.length;
+            from = ends[i];
+        }
+        int[] out = new int[total];
+        int at = 0;
+        for (int[] ids : parts) {
+            System.arraycopy(ids, 0, out, at, ids.length);
+            at += ids.length;
+        }
+        return out;
+    }
+
+    /** Encodes the text in one native call, no cache: ids only, nothing else crosses JNI. */
+    public int[] encodeWhole(String text, boolean addSpecialTokens) {
+        TokenizersLibrary lib = TokenizersLibrary.LIB;
+        long encoding = lib.encode(tokenizer.getHandle(), text, addSpecialTokens);
+        long[] ids;
+        try {
+            ids = lib.getTokenIds(encoding);
+        } finally {
+            lib.deleteEncoding(encoding);
+        }
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = (int) ids[i];
+        }
+        return out;
+    }
+
+    /** Encodes with DJL's full {@code Encoding} (tokens, offsets, masks); the reference the fast paths are tested on. */
+    int[] encodeWithDjl(String text, boolean addSpecialTokens) {
         long[] ids = tokenizer.encode(text, addSpecialTokens, false).getIds();
         int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
             out[i] = (int) ids[i];
         }
         return out;
+    }
+
+    /** Where {@link #encode} cuts {@code text} (segment ends), for tests. */
+    int[] segmentEnds(String text) {
+        return cuts.segmentEnds(text);
+    }
+
+    /** Why this tokenizer encodes texts whole instead of by cached segments, if it does. */
+    public Optional<String> segmentRefusal() {
+        return Optional.ofNullable(cuts.refusal());
+    }
+
+    /** The special tokens after which texts are cut into cached segments (none when refused). */
+    public List<String> cutTokens() {
+        return cuts.tokens();
+    }
+
+    /** Empties the segment cache (benchmarks of a first turn; a model directory reloaded). */
+    public void clearSegmentCache() {
+        if (cache != null) {
+            cache.clear();
+        }
+    }
+
+    /** The segment cache's counters; all zero when there is none. */
+    public CacheStats cacheStats() {
+        return cache == null ? new CacheStats(0, 0, 0, 0, 0, 0) : cache.stats();
     }
 
     @Override
