@@ -2,6 +2,7 @@ package dev.vllmrouter.bench;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -26,18 +27,30 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+
 import dev.vllmrouter.tokenize.PromptTokenizer;
 
 /**
  * Router-side tokenization per request: a {@code /v1/chat/completions} body of {@code promptSize} characters of
  * message content (a 1 KiB system prompt, then user and assistant turns of pseudo-random words with some non-ASCII)
  * on a real model's files (src/test/resources/tokenize/&lt;model&gt;, found from the working directory, which
- * bench/jmh.sh sets to the repository root).
+ * bench/jmh.sh sets to the repository root). Every {@code chat*} case is what one request costs: parse the body
+ * bytes into a tree, render the chat template, encode.
  * <ul>
- *   <li>{@code chat}: what one request costs: parse the body bytes into a tree, render the chat template, encode;</li>
+ *   <li>{@code chatBefore}: the first implementation: DJL's {@code encode} of the whole prompt (ids, tokens,
+ *       offsets and masks copied across JNI), no cache;</li>
+ *   <li>{@code chatCold}: a first turn: the segment cache emptied before each call;</li>
+ *   <li>{@code chatNextTurn}: the next turn of a conversation whose earlier turn went through the router: the
+ *       history's segments are cached, the previous answer (~1,400 characters) and the new question (~600) are new
+ *       text in every call;</li>
+ *   <li>{@code chatRepeat}: the same body again (every segment cached): what is left besides encoding;</li>
  *   <li>{@code template}: the template render alone (from the parsed tree);</li>
- *   <li>{@code encode}: the encoding of the rendered prompt alone.</li>
+ *   <li>{@code encode}: the whole rendered prompt in one native call, ids only, no cache;</li>
+ *   <li>{@code encodeDjl}: the same through DJL's {@code Encoding}.</li>
  * </ul>
+ * The native encode is single-threaded (one call, no batch), so time here is CPU time of the calling thread; the
+ * {@code -prof gc} profiler gives the allocation per request.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -59,9 +72,17 @@ public class TokenizeBenchmark {
 
     private Path dir;
     private PromptTokenizer tokenizer;
+    private HuggingFaceTokenizer djl;
     private byte[] body;
     private JsonNode request;
     private String prompt;
+    /** The conversation without its last answer and question: the previous turn. */
+    private byte[] previousBody;
+    /** The next turn's body around its last answer and question: [head, middle, tail] to put them between. */
+    private byte[][] nextTurnFrame;
+    /** Words the fresh answers and questions are cut from. */
+    private String freshText;
+    private SplittableRandom fresh;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
@@ -73,14 +94,86 @@ public class TokenizeBenchmark {
         }
         Files.copy(source.resolve("tokenizer_config.json"), dir.resolve("tokenizer_config.json"));
         tokenizer = PromptTokenizer.load(dir, Clock.systemUTC());
-        body = JSON.writeValueAsBytes(conversation(promptSize, 7));
+        djl = HuggingFaceTokenizer.newInstance(dir.resolve("tokenizer.json"), java.util.Map.of(
+                "addSpecialTokens", "false", "truncation", "false", "padding", "false"));
+        ObjectNode conversation = conversation(promptSize, 7);
+        body = JSON.writeValueAsBytes(conversation);
         request = JSON.readTree(body);
         prompt = tokenizer.chatPrompt(request);
+        ObjectNode previous = conversation.deepCopy();
+        ArrayNode messages = (ArrayNode) previous.get("messages");
+        messages.remove(messages.size() - 1);
+        messages.remove(messages.size() - 1);
+        previousBody = JSON.writeValueAsBytes(previous);
+        ObjectNode frame = conversation.deepCopy();
+        ArrayNode framed = (ArrayNode) frame.get("messages");
+        ((ObjectNode) framed.get(framed.size() - 2)).put("content", "@@ANSWER@@");
+        ((ObjectNode) framed.get(framed.size() - 1)).put("content", "@@QUESTION@@");
+        String text = JSON.writeValueAsString(frame);
+        int a = text.indexOf("@@ANSWER@@");
+        int q = text.indexOf("@@QUESTION@@");
+        nextTurnFrame = new byte[][] {
+            text.substring(0, a).getBytes(StandardCharsets.UTF_8),
+            text.substring(a + "@@ANSWER@@".length(), q).getBytes(StandardCharsets.UTF_8),
+            text.substring(q + "@@QUESTION@@".length()).getBytes(StandardCharsets.UTF_8)};
+        freshText = words(new SplittableRandom(11), 1 << 20).replace("\n", " ").replace("\"", " ");
+        fresh = new SplittableRandom(13);
+    }
+
+    /**
+     * The body of the next turn: the history, then an answer (~1,400 characters) and a question (~600) cut from
+     * random places of a long text, so each is new to the cache (cheap: a few µs of copying).
+     */
+    private byte[] nextTurn() {
+        int a = fresh.nextInt(freshText.length() - 1400);
+        int q = fresh.nextInt(freshText.length() - 600);
+        byte[] answer = quoted(freshText.substring(a, a + 1400));
+        byte[] question = quoted(freshText.substring(q, q + 600));
+        byte[] out = new byte[nextTurnFrame[0].length + answer.length + nextTurnFrame[1].length + question.length
+                + nextTurnFrame[2].length];
+        int at = 0;
+        for (byte[] part : new byte[][] {nextTurnFrame[0], answer, nextTurnFrame[1], question, nextTurnFrame[2]}) {
+            System.arraycopy(part, 0, out, at, part.length);
+            at += part.length;
+        }
+        return out;
+    }
+
+    /** JSON string content (the frame has the quotes): the fresh text has no quote, backslash or control char. */
+    private static byte[] quoted(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Per call: the cache emptied (chatCold). */
+    @State(Scope.Thread)
+    public static class Cold {
+        @Setup(Level.Invocation)
+        public void clear(TokenizeBenchmark b) {
+            b.tokenizer.clearSegmentCache();
+        }
+    }
+
+    /** Per call: the previous turn cached, a fresh next turn (chatNextTurn). */
+    @State(Scope.Thread)
+    public static class NextTurn {
+        byte[] body;
+
+        @Setup(Level.Trial)
+        public void previousTurn(TokenizeBenchmark b) throws IOException {
+            b.tokenizer.clearSegmentCache();
+            b.tokenizer.chat(JSON.readTree(b.previousBody));
+        }
+
+        @Setup(Level.Invocation)
+        public void next(TokenizeBenchmark b) {
+            body = b.nextTurn();
+        }
     }
 
     @TearDown(Level.Trial)
     public void tearDown() throws IOException {
         tokenizer.close();
+        djl.close();
         try (var files = Files.list(dir)) {
             for (Path p : files.toList()) {
                 Files.delete(p);
@@ -123,7 +216,22 @@ public class TokenizeBenchmark {
     }
 
     @Benchmark
-    public int[] chat() throws IOException {
+    public long[] chatBefore() throws IOException {
+        return djl.encode(tokenizer.chatPrompt(JSON.readTree(body)), false, false).getIds();
+    }
+
+    @Benchmark
+    public int[] chatCold(Cold cold) throws IOException {
+        return tokenizer.chat(JSON.readTree(body));
+    }
+
+    @Benchmark
+    public int[] chatNextTurn(NextTurn next) throws IOException {
+        return tokenizer.chat(JSON.readTree(next.body));
+    }
+
+    @Benchmark
+    public int[] chatRepeat() throws IOException {
         return tokenizer.chat(JSON.readTree(body));
     }
 
@@ -134,6 +242,11 @@ public class TokenizeBenchmark {
 
     @Benchmark
     public int[] encode() {
-        return tokenizer.encode(prompt, false);
+        return tokenizer.encodeWhole(prompt, false);
+    }
+
+    @Benchmark
+    public long[] encodeDjl() {
+        return djl.encode(prompt, false, false).getIds();
     }
 }
