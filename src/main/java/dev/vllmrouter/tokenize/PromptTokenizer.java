@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -59,8 +58,8 @@ public final class PromptTokenizer implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Bytes of segment ids kept per tokenizer unless told otherwise: about 8 million tokens. */
-    public static final long DEFAULT_CACHE_BYTES = 32L << 20;
+    /** Bytes of segments (text and ids) kept per tokenizer unless told otherwise: some 5 million tokens. */
+    public static final long DEFAULT_CACHE_BYTES = 64L << 20;
 
     /**
      * DJL's GPU probe (run when the first tokenizer loads) warns "Failed to detect GPU count" on machines with a
@@ -324,17 +323,15 @@ public final class PromptTokenizer implements AutoCloseable {
         if (ends.length <= 1) {
             return encodeWhole(text, false);
         }
-        MessageDigest digest = SegmentCache.digest();
         int[][] parts = new int[ends.length][];
         int total = 0;
         int from = 0;
         for (int i = 0; i < ends.length; i++) {
             String segment = text.substring(from, ends[i]);
-            SegmentCache.Key key = SegmentCache.key(digest, segment);
-            int[] ids = cache.get(key);
+            int[] ids = cache.get(segment);
             if (ids == null) {
                 ids = encodeWhole(segment, false);
-                cache.put(key, ids);
+                cache.put(segment, ids);
             }
             parts[i] = ids;
             total += ids.length;

@@ -1,8 +1,5 @@
 package dev.vllmrouter.tokenize;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
@@ -10,22 +7,19 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * The token ids of text segments already encoded by one tokenizer (segments cut by {@link SpecialTokenCuts}, whose
  * ids do not depend on the text around them), so that a new turn of a conversation encodes only its new segments.
- * Keyed by the first 128 bits of the SHA-256 of the segment's UTF-8 bytes (two different segments share a key
- * with probability about n²/2^129 for n segments ever seen: never, in practice); one cache per tokenizer, so the
- * model is part of the key. Bounded by bytes (4 per id plus {@value #ENTRY_OVERHEAD} per entry), least recently
- * used evicted first. Thread-safe: one short lock around the map (no encoding or hashing under it).
+ * Keyed by the segment's text itself: a hit is an exact match ({@code String.equals}), never a hash collision, and
+ * finding it costs a vectorised hash and compare of the text (a SHA-256 of the UTF-8 bytes cost several times more).
+ * One cache per tokenizer, so the model is part of the key. Bounded by bytes (2 per character of text, 4 per id,
+ * plus {@value #ENTRY_OVERHEAD} per entry), least recently used evicted first. Thread-safe: one short lock around
+ * the map (no encoding under it).
  */
 final class SegmentCache {
-    /** Bytes counted per entry beyond its ids: key, map node, array header. */
+    /** Bytes counted per entry beyond its text and ids: map node, string and array headers. */
     static final int ENTRY_OVERHEAD = 96;
-
-    /** A segment's key. */
-    record Key(long high, long low) {
-    }
 
     private final long capacityBytes;
     private final ReentrantLock lock = new ReentrantLock();
-    private final LinkedHashMap<Key, int[]> map = new LinkedHashMap<>(256, 0.75f, true);
+    private final LinkedHashMap<String, int[]> map = new LinkedHashMap<>(256, 0.75f, true);
     private long bytes;
     private long hits;
     private long misses;
@@ -35,30 +29,8 @@ final class SegmentCache {
         this.capacityBytes = capacityBytes;
     }
 
-    /** A new digest for {@link #key}; one per request (a digest is not thread-safe). */
-    static MessageDigest digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
-        }
-    }
-
-    static Key key(MessageDigest digest, String segment) {
-        byte[] h = digest.digest(segment.getBytes(StandardCharsets.UTF_8));
-        return new Key(longAt(h, 0), longAt(h, 8));
-    }
-
-    private static long longAt(byte[] b, int at) {
-        long v = 0;
-        for (int i = at; i < at + 8; i++) {
-            v = (v << 8) | (b[i] & 0xff);
-        }
-        return v;
-    }
-
     /** The cached ids of a segment (not to be modified), or {@code null}. */
-    int[] get(Key key) {
+    int[] get(String key) {
         lock.lock();
         try {
             int[] ids = map.get(key);
@@ -73,19 +45,19 @@ final class SegmentCache {
         }
     }
 
-    void put(Key key, int[] ids) {
-        long weight = weight(ids);
+    void put(String key, int[] ids) {
+        long weight = weight(key, ids);
         if (weight > capacityBytes) {
             return;
         }
         lock.lock();
         try {
             int[] old = map.put(key, ids);
-            bytes += weight - (old == null ? 0 : weight(old));
+            bytes += weight - (old == null ? 0 : weight(key, old));
             var it = map.entrySet().iterator();
             while (bytes > capacityBytes && it.hasNext()) {
-                Map.Entry<Key, int[]> eldest = it.next();
-                bytes -= weight(eldest.getValue());
+                Map.Entry<String, int[]> eldest = it.next();
+                bytes -= weight(eldest.getKey(), eldest.getValue());
                 it.remove();
                 evictions++;
             }
@@ -104,8 +76,8 @@ final class SegmentCache {
         }
     }
 
-    private static long weight(int[] ids) {
-        return 4L * ids.length + ENTRY_OVERHEAD;
+    private static long weight(String text, int[] ids) {
+        return 2L * text.length() + 4L * ids.length + ENTRY_OVERHEAD;
     }
 
     PromptTokenizer.CacheStats stats() {
