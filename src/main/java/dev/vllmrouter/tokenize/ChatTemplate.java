@@ -39,6 +39,9 @@ import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
  * does not start its line ({@code x {% if %}}), and a negative index on a string literal gives nothing. Neither
  * occurs in the templates of the golden test (Qwen3, Llama 3.1); a template that relies on them renders differently.
  * <p>
+ * Values are output as they are (Jinjava's "nested interpretation", which renders a value containing {@code {{}
+ * again, is off: a message's text is never a template).
+ * <p>
  * A template that raises, or that Jinjava cannot evaluate, fails the render with {@link TemplateException}: the
  * caller must not route on a prompt the worker would not build. Thread-safe: the Jinjava instance is shared and
  * each render gets its own interpreter; the source is parsed once.
@@ -69,6 +72,9 @@ public final class ChatTemplate {
                 .withElResolver(resolver)
                 .withFailOnUnknownTokens(false)
                 .withMaxOutputSize(0)
+                // Jinjava would otherwise render again any value containing "{{" or "{%" (a message about
+                // templates, or an injection); Jinja outputs values as they are
+                .withNestedInterpretationEnabled(false)
                 .build());
         var global = jinjava.getGlobalContext();
         global.registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class,

@@ -25,6 +25,17 @@ class ChatTemplateTest {
     }
 
     @Test
+    void jinjaSyntaxInsideAMessageIsTextNotTemplate() {
+        // Jinja outputs a variable's value as it is; Jinjava's "nested interpretation" would render it again
+        Map<String, Object> vars = Map.of("messages", List.of(Map.of("role", "user",
+                "content", "Use {{ name }} and {% if x %}y{% endif %} in Handlebars: {{ 1 + 1 }}")));
+        assertThat(render("{%- for m in messages %}{{ '<' + m.role + '>' + m.content }}{%- endfor %}", vars))
+                .isEqualTo("<user>Use {{ name }} and {% if x %}y{% endif %} in Handlebars: {{ 1 + 1 }}");
+        assertThat(render("{{ messages[0].content }}", vars))
+                .isEqualTo("Use {{ name }} and {% if x %}y{% endif %} in Handlebars: {{ 1 + 1 }}");
+    }
+
+    @Test
     void pythonStringMethods() {
         Map<String, Object> vars = Map.of("s", "  <a>x</think>\ny  ");
         assertThat(render("{{ s.strip() }}|{{ s.lstrip() }}|{{ s.rstrip() }}|{{ 'xxhixx'.strip('x') }}", vars))
