@@ -62,6 +62,8 @@ public final class KvAwarePolicy implements Policy {
     private final CacheAwarePolicy tree;
     private final KvIndex index;
     private final Function<String, SourceState> states;
+    private final int queueTokens;
+    private final Duration speculationTtl;
     private final AtomicLong rotation = new AtomicLong();
 
     /**
@@ -70,9 +72,27 @@ public final class KvAwarePolicy implements Policy {
      * @param states each worker's source state ({@link SourceState#FALLBACK} for a worker that is not subscribed)
      */
     public KvAwarePolicy(CacheAwarePolicy tree, KvIndex index, Function<String, SourceState> states) {
+        this(tree, index, states, QUEUE_TOKENS, SPECULATION_TTL);
+    }
+
+    /**
+     * As {@link #KvAwarePolicy(CacheAwarePolicy, KvIndex, Function)} with other constants, for measurements: the
+     * benchmark varies them to show what each buys.
+     *
+     * @param queueTokens    prefill-equivalent tokens of one request ahead (default {@value #QUEUE_TOKENS}; 0: load
+     *                       ignored)
+     * @param speculationTtl how long a decision marks the prompt's blocks as held (default 5 s; zero: no speculation)
+     */
+    public KvAwarePolicy(CacheAwarePolicy tree, KvIndex index, Function<String, SourceState> states, int queueTokens,
+                         Duration speculationTtl) {
+        if (queueTokens < 0 || speculationTtl.isNegative()) {
+            throw new IllegalArgumentException("queueTokens and speculationTtl must not be negative");
+        }
         this.tree = tree;
         this.index = index;
         this.states = states;
+        this.queueTokens = queueTokens;
+        this.speculationTtl = speculationTtl;
     }
 
     @Override
@@ -170,7 +190,7 @@ public final class KvAwarePolicy implements Policy {
                     predicted = Math.min(gpu, (total - 1) / blockSize * blockSize);
                 }
             }
-            double cost = (double) QUEUE_TOKENS * load + (total - held) + holdCost;
+            double cost = (double) queueTokens * load + (total - held) + holdCost;
             scores[i] = new Score(w, state, load, held, gpu, predicted, speculative, cost);
         }
         int start = (int) Math.floorMod(rotation.getAndIncrement(), (long) n);
@@ -189,8 +209,8 @@ public final class KvAwarePolicy implements Policy {
         if (!text.isEmpty()) {
             prefixTree.insert(text, chosen.id());
         }
-        if (best.state != SourceState.FALLBACK) {
-            index.speculate(chosen.id(), tokens, blockSize(chosen), null, ids.cacheSalt(), SPECULATION_TTL);
+        if (best.state != SourceState.FALLBACK && !speculationTtl.isZero()) {
+            index.speculate(chosen.id(), tokens, blockSize(chosen), null, ids.cacheSalt(), speculationTtl);
         }
         String reason = reason(best, second);
         int predicted = best.state == SourceState.FALLBACK || best.speculative ? -1 : best.predicted;

@@ -202,4 +202,26 @@ class KvAwarePolicyTest {
         Attempt none = Attempt.first().next(ws.get(0)).next(ws.get(1)).next(ws.get(2));
         assertThat(picker.pick(key(p, ""), none)).isNull();
     }
+
+    @Test
+    void theMeasurementConstructorSetsTheLoadWeightAndCanTurnSpeculationOff() {
+        KvAwarePolicy tuned = new KvAwarePolicy(new CacheAwarePolicy(PolicyConfig.defaults("cache_aware")), index,
+                id -> SourceState.EXACT, 100, java.time.Duration.ZERO);
+        Picker p = tuned.newPicker(registry.snapshot(), null);
+        int[] prompt = prompt(6, 4 * BS); // 64 tokens
+        store(ws.get(0), prompt, 4, Medium.GPU);
+        List<Lease> leases = List.of(ws.get(0).acquire(), ws.get(1).acquire(), ws.get(2).acquire());
+        // w0: 100 × 1 + 0 = 100; w1, w2: 100 × 1 + 64 = 164
+        Decision d = p.pick(key(prompt, ""), Attempt.first());
+        leases.forEach(Lease::close);
+        assertThat(d.worker()).isSameAs(ws.get(0));
+        assertThat(d.detail()).contains("cost=100", "runner_up_cost=164");
+        assertThat(index.stats().speculative()).isZero();
+        int[] fresh = prompt(7, 4 * BS);
+        Decision first = p.pick(key(fresh, ""), Attempt.first());
+        assertThat(first.reason()).isEqualTo("kv_spread");
+        assertThat(index.stats().speculative()).as("no speculative entries with a zero TTL").isZero();
+        assertThat(picker.pick(key(fresh, ""), Attempt.first()).worker()).isNotNull();
+        assertThat(index.stats().speculative()).as("the default policy speculates").isPositive();
+    }
 }

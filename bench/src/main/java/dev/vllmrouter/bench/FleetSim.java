@@ -58,8 +58,12 @@ final class FleetSim {
         }
     }
 
-    /** An arrival (lease == null) or a completion. */
-    private record Event(long time, long seq, Conversation conversation, Lease lease) {
+    /** An arrival (lease == null), a completion, or an action of the scenario (conversation == null). */
+    private record Event(long time, long seq, Conversation conversation, Lease lease, Runnable action) {
+    }
+
+    /** A cache change on its way to the index (applied at {@code time}: the events' lag). */
+    private record Pending(long time, Runnable apply) {
     }
 
     private final QualityParams p;
@@ -84,6 +88,11 @@ final class FleetSim {
     private final java.util.concurrent.atomic.AtomicLong virtualNanos;
     private final java.util.function.Consumer<FleetSim> atHalf;
     private long arrivals;
+    private long hitTokens;
+    private long promptTokens;
+    private long eventLagUs;
+    private final java.util.ArrayDeque<Pending> pending = new java.util.ArrayDeque<>();
+    private int pendingConversationEvents;
 
     /**
      * @param workers the fleet (the registry's workers, in order)
@@ -114,12 +123,34 @@ final class FleetSim {
             index.put(workers.get(i), i);
             caches[i] = new PrefixCacheModel(p.blockSize(), p.capacityBlocks());
             if (kvIndex != null) {
-                caches[i].listener(new IndexFeed(kvIndex, workers.get(i).id(), p.blockSize()));
+                caches[i].listener(new IndexFeed(this, kvIndex, workers.get(i).id(), p.blockSize()));
                 kvIndex.addSource(workers.get(i).id());
             }
         }
         this.busyUs = new long[workers.size()];
         this.requests = new long[workers.size()];
+    }
+
+    /** Delays every cache change on its way to the index by {@code us} of virtual time (the events' lag). */
+    FleetSim eventLag(long us) {
+        this.eventLagUs = us;
+        return this;
+    }
+
+    /**
+     * Runs {@code action} every {@code periodUs} of virtual time, starting at {@code firstUs}, while conversations
+     * are still running.
+     */
+    FleetSim every(long firstUs, long periodUs, java.util.function.Consumer<FleetSim> action) {
+        Runnable[] self = new Runnable[1];
+        self[0] = () -> {
+            action.accept(this);
+            if (pendingConversationEvents > 0) {
+                scheduleAction(now + periodUs, self[0]);
+            }
+        };
+        scheduleAction(firstUs, self[0]);
+        return this;
     }
 
     SimResult run(String name) {
@@ -131,21 +162,19 @@ final class FleetSim {
         while (!queue.isEmpty()) {
             Event e = queue.poll();
             advance(e.time);
+            if (e.conversation == null) {
+                e.action.run();
+                continue;
+            }
+            pendingConversationEvents--;
             if (e.lease == null) {
                 arrive(e.conversation);
             } else {
                 complete(e.conversation, e.lease);
             }
         }
-        long hit = 0;
-        long prompt = 0;
-        for (PrefixCacheModel c : caches) {
-            PrefixCacheModel.Stats s = c.stats();
-            hit += s.hitTokens();
-            prompt += s.queriedTokens();
-        }
         long[] lat = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
-        return new SimResult(name, p.active(), hit, prompt, busyUs, requests, lat, maxInFlightArea,
+        return new SimResult(name, p.active(), hitTokens, promptTokens, busyUs, requests, lat, maxInFlightArea,
                 meanInFlightArea, reasons, now);
     }
 
@@ -162,6 +191,26 @@ final class FleetSim {
         }
     }
 
+    /**
+     * Worker {@code i}'s cache dropped: its engine restarted, or it got {@code POST /reset_prefix_cache} from someone
+     * else than this router (its events say so: an {@code AllBlocksCleared}, or a sequence that starts over).
+     */
+    void resetCache(int i) {
+        caches[i].reset();
+    }
+
+    /**
+     * A prompt of {@code tokens} random token ids sent to worker {@code i} by someone else (another router, a client
+     * calling the worker directly): it takes cache space, its hits are not counted, the router does not see it.
+     */
+    void foreignPrompt(int i, int tokens, SplittableRandom random) {
+        int[] ids = new int[tokens];
+        for (int t = 0; t < tokens; t++) {
+            ids[t] = random.nextInt(1 << 30);
+        }
+        caches[i].lookupAndStore(ids);
+    }
+
     private void arrive(Conversation c) {
         if (atHalf != null && arrivals++ == (long) p.conversations() * p.turns() / 2) {
             atHalf.accept(this);
@@ -176,6 +225,8 @@ final class FleetSim {
         int others = w.inFlight();
         Lease lease = w.acquire();
         PrefixCacheModel.Lookup lookup = caches[i].lookupAndStore(prompt);
+        hitTokens += lookup.cachedTokens();
+        promptTokens += lookup.promptTokens();
         double ms = (lookup.uncachedTokens() * p.prefillMsPerToken() + p.outputTokens() * p.decodeMsPerToken())
                 * (1 + p.slowdown() * others);
         long us = Math.max(1, Math.round(ms * 1000));
@@ -206,11 +257,43 @@ final class FleetSim {
     }
 
     private void schedule(long time, Conversation c, Lease lease) {
-        queue.add(new Event(time, seq++, c, lease));
+        pendingConversationEvents++;
+        queue.add(new Event(time, seq++, c, lease, null));
     }
 
-    /** Moves the clock to {@code t}, integrating max and mean in-flight over the interval; runs the hook. */
+    private void scheduleAction(long time, Runnable action) {
+        queue.add(new Event(time, seq++, null, null, action));
+    }
+
+    /** A cache change for the index: applied now, or after the events' lag. */
+    private void toIndex(Runnable apply) {
+        if (eventLagUs == 0) {
+            apply.run();
+        } else {
+            pending.add(new Pending(now + eventLagUs, apply));
+        }
+    }
+
+    /**
+     * Moves the clock to {@code t}: applies the index changes due by then (at their own time), integrates max and
+     * mean in-flight over the interval, runs the periodic hook.
+     */
     private void advance(long t) {
+        while (!pending.isEmpty() && pending.peek().time <= t) {
+            Pending next = pending.poll();
+            moveTo(next.time);
+            next.apply.run();
+        }
+        moveTo(t);
+        while (now >= nextTick) {
+            if (tick != null) {
+                tick.run();
+            }
+            nextTick += TICK_US;
+        }
+    }
+
+    private void moveTo(long t) {
         if (t > now) {
             int max = 0;
             long sum = 0;
@@ -227,33 +310,33 @@ final class FleetSim {
                 virtualNanos.set(t * 1000);
             }
         }
-        while (now >= nextTick) {
-            if (tick != null) {
-                tick.run();
-            }
-            nextTick += TICK_US;
-        }
     }
 
-    /** A worker's prefix-cache changes applied to the index at once, as its KV events would be (no lag). */
-    private record IndexFeed(dev.vllmrouter.kvindex.KvIndex index, String id, int blockSize)
+    /** A worker's prefix-cache changes applied to the index as its KV events would be: at once, or after a lag. */
+    private record IndexFeed(FleetSim sim, dev.vllmrouter.kvindex.KvIndex index, String id, int blockSize)
             implements PrefixCacheModel.Listener {
         @Override
         public void changed(int[] tokens, long[] hashes, long[] evicted, int[][] runs) {
-            if (evicted.length > 0) {
-                index.removed(id, evicted, dev.vllmrouter.kvindex.Medium.GPU);
-            }
+            long[] gone = evicted.clone();
+            List<Runnable> stores = new ArrayList<>(runs.length);
             for (int[] run : runs) {
-                index.stored(id, java.util.Arrays.copyOfRange(hashes, run[0], run[1]),
-                        run[0] == 0 ? null : hashes[run[0] - 1],
-                        java.util.Arrays.copyOfRange(tokens, run[0] * blockSize, run[1] * blockSize), blockSize, null,
-                        null, dev.vllmrouter.kvindex.Medium.GPU);
+                long[] stored = java.util.Arrays.copyOfRange(hashes, run[0], run[1]);
+                Long parent = run[0] == 0 ? null : hashes[run[0] - 1];
+                int[] ids = java.util.Arrays.copyOfRange(tokens, run[0] * blockSize, run[1] * blockSize);
+                stores.add(() -> index.stored(id, stored, parent, ids, blockSize, null, null,
+                        dev.vllmrouter.kvindex.Medium.GPU));
             }
+            sim.toIndex(() -> {
+                if (gone.length > 0) {
+                    index.removed(id, gone, dev.vllmrouter.kvindex.Medium.GPU);
+                }
+                stores.forEach(Runnable::run);
+            });
         }
 
         @Override
         public void cleared() {
-            index.reset(id);
+            sim.toIndex(() -> index.reset(id));
         }
     }
 }

@@ -1,11 +1,13 @@
 package dev.vllmrouter.bench;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 
+import dev.vllmrouter.common.Hashing;
 import dev.vllmrouter.config.PolicyConfig;
 import dev.vllmrouter.kvevents.SourceState;
 import dev.vllmrouter.kvindex.KvIndex;
@@ -18,50 +20,118 @@ import dev.vllmrouter.worker.WorkerRegistry;
 
 /**
  * Exact prefix-cache routing (cache_aware with the KV-event index, {@link KvAwarePolicy}) beside the approximate tree
- * (cache_aware without events) and the oracle, on a fleet under cache pressure, in three situations where the tree is
- * blind: evictions only; a router restart half-way (both policies lose their memory; the index is rebuilt from the
- * engines' replay buffers, as with {@code --kv-events-replay-port} when they reach back far enough); and
- * {@code /reset_prefix_cache} on every worker half-way (the events say so, the tree does not know); two router
- * replicas taking turns (each tree sees half the traffic, the index all of it). The index is fed
- * by each worker's prefix-cache changes at once (no event lag) and every source is exact.
+ * (cache_aware without events) and the oracle, on a fleet under cache pressure, in situations of two kinds.
+ * <p>Alike for every worker: evictions only; a router restart half-way (both policies lose their memory; the index
+ * is rebuilt from the engines' replay buffers, as with {@code --kv-events-replay-port} when they reach back far
+ * enough); {@code /reset_prefix_cache} on every worker half-way; two router replicas taking turns (each tree sees half
+ * the traffic, the index all of it).
+ * <p>One worker apart, where the tree is blind: worker 0's engine restarts half-way (its cache empties, the tree
+ * still believes it holds its conversations); worker 0's cache is reset every 10 s by someone else; worker 0's cache is
+ * churned by traffic the router does not see (1,024-token prompts of random ids every 100 ms, about 0.6 of its
+ * capacity per second); and the events reach the index late (1 s, 10 s), where speculation has to cover.
+ * <p>Variants of the exact policy, to show what its constants buy: the load weight from 0 to 1024 tokens per request
+ * ahead (evictions only), no speculation (evictions and lags). The index is fed by each worker's prefix-cache changes (at once
+ * unless a lag is set) and every source is exact.
  */
 final class KvQuality {
+    /** The churning traffic on worker 0 of {@link Situation#UNSEEN}: a prompt of this many tokens ... */
+    static final int FOREIGN_TOKENS = 1024;
+    /** ... every this many µs of virtual time. */
+    static final long FOREIGN_EVERY_US = 100_000;
+
     private KvQuality() {
     }
 
     enum Situation {
-        EVICTIONS("evictions"), RESTART("router restart half-way"), RESET("/reset_prefix_cache half-way"),
-        REPLICAS("two router replicas, requests alternate");
+        EVICTIONS("evictions (all workers alike)", true),
+        RESTART("router restart half-way", false),
+        RESET("/reset_prefix_cache on every worker half-way", false),
+        REPLICAS("two router replicas, requests alternate", false),
+        WORKER_RESTART("worker 0 restarts half-way (the tree still believes it)", false),
+        WORKER_RESETS("worker 0's cache reset every 10 s by someone else", false),
+        UNSEEN("worker 0 churned by traffic the router does not see", false),
+        LAG_1S("events 1 s late", true),
+        LAG_10S("events 10 s late", true);
 
         final String label;
+        /** Whether the exact policy also runs without speculation. */
+        final boolean variants;
 
-        Situation(String label) {
+        Situation(String label, boolean variants) {
             this.label = label;
+            this.variants = variants;
+        }
+
+        long lagUs() {
+            return this == LAG_1S ? 1_000_000 : this == LAG_10S ? 10_000_000 : 0;
         }
     }
 
-    record Row(Situation situation, SimResult oracle, SimResult tree, SimResult exact) {
+    /** A variant of the exact policy: its load weight and speculation. */
+    record Variant(String name, int queueTokens, Duration speculationTtl) {
+        static final Variant DEFAULT = new Variant("cache_aware (KV-event index)", 256, Duration.ofSeconds(5));
+        static final Variant NO_SPECULATION = new Variant("index, no speculation", 256, Duration.ZERO);
+        /** The load weight swept: what the default's lower hit rate buys. */
+        static final List<Variant> WEIGHTS = List.of(
+                new Variant("index, 0 × load", 0, Duration.ofSeconds(5)),
+                new Variant("index, 64 × load", 64, Duration.ofSeconds(5)),
+                new Variant("index, 128 × load", 128, Duration.ofSeconds(5)),
+                new Variant("index, 512 × load", 512, Duration.ofSeconds(5)),
+                new Variant("index, 1024 × load", 1024, Duration.ofSeconds(5)));
+    }
+
+    record Row(Situation situation, SimResult oracle, List<SimResult> results) {
     }
 
     static List<Row> run(QualityParams p, ChatText text) {
         List<Row> rows = new ArrayList<>();
         for (Situation s : Situation.values()) {
-            rows.add(new Row(s, oracle(p, text, s), tree(p, text, s), exact(p, text, s)));
+            List<SimResult> results = new ArrayList<>();
+            SimResult oracle = oracle(p, text, s);
+            results.add(oracle);
+            results.add(tree(p, text, s));
+            results.add(exact(p, text, s, Variant.DEFAULT));
+            if (s == Situation.EVICTIONS) {
+                for (Variant v : Variant.WEIGHTS) {
+                    results.add(exact(p, text, s, v));
+                }
+            }
+            if (s.variants) {
+                results.add(exact(p, text, s, Variant.NO_SPECULATION));
+            }
+            rows.add(new Row(s, oracle, results));
         }
         return rows;
     }
 
-    private static Consumer<FleetSim> reset(Situation s, Runnable restart) {
+    /** The situation's disturbances other than at half-way, set on a simulation before it runs. */
+    private static FleetSim disturbed(FleetSim sim, QualityParams p, Situation s) {
+        sim.eventLag(s.lagUs());
+        switch (s) {
+            case WORKER_RESETS -> sim.every(10_000_000, 10_000_000, f -> f.resetCache(0));
+            case UNSEEN -> {
+                SplittableRandom random = new SplittableRandom(Hashing.fmix64(p.seed() ^ 0x5EED));
+                sim.every(FOREIGN_EVERY_US, FOREIGN_EVERY_US, f -> f.foreignPrompt(0, FOREIGN_TOKENS, random));
+            }
+            default -> {
+            }
+        }
+        return sim;
+    }
+
+    private static java.util.function.Consumer<FleetSim> atHalf(Situation s, Runnable restart) {
         return switch (s) {
-            case EVICTIONS, REPLICAS -> null;
             case RESTART -> sim -> restart.run();
             case RESET -> FleetSim::resetCaches;
+            case WORKER_RESTART -> sim -> sim.resetCache(0);
+            default -> null;
         };
     }
 
     private static SimResult oracle(QualityParams p, ChatText text, Situation s) {
         List<Worker> ws = Fleet.of(p.workers()).snapshot().workers();
-        return new FleetSim(p, text, ws, new OracleRouter(ws), null, null, null, reset(s, () -> { })).run("oracle");
+        return disturbed(new FleetSim(p, text, ws, new OracleRouter(ws), null, null, null, atHalf(s, () -> { })),
+                p, s).run("oracle");
     }
 
     private static SimResult tree(QualityParams p, ChatText text, Situation s) {
@@ -76,36 +146,43 @@ final class KvQuality {
         CacheAwarePolicy other = new CacheAwarePolicy(config);
         Picker otherPicker = other.newPicker(registry.snapshot(), null);
         long[] n = {0};
-        return new FleetSim(p, text, registry.snapshot().workers(), (c, key) ->
+        FleetSim sim = new FleetSim(p, text, registry.snapshot().workers(), (c, key) ->
                 (s == Situation.REPLICAS && n[0]++ % 2 == 1 ? otherPicker : picker[0]).pick(key, Attempt.first()),
                 () -> {
                     policy[0].evict();
                     other.evict();
-                }, null, null, reset(s, restart)).run("cache_aware (tree)");
+                }, null, null, atHalf(s, restart));
+        return disturbed(sim, p, s).run("cache_aware (tree)");
     }
 
-    private static SimResult exact(QualityParams p, ChatText text, Situation s) {
+    private static SimResult exact(QualityParams p, ChatText text, Situation s, Variant v) {
         WorkerRegistry registry = Fleet.of(p.workers());
         PolicyConfig config = PolicyConfig.defaults("cache_aware");
         AtomicLong clock = new AtomicLong();
         KvIndex index = new KvIndex(clock::get, KvIndex.DEFAULT_MAX_BLOCKS);
-        KvAwarePolicy[] policy = {new KvAwarePolicy(new CacheAwarePolicy(config), index, id -> SourceState.EXACT)};
+        KvAwarePolicy[] policy = {kvAware(config, index, v)};
         Picker[] picker = {policy[0].newPicker(registry.snapshot(), null)};
         Runnable restart = () -> {
-            policy[0] = new KvAwarePolicy(new CacheAwarePolicy(config), index, id -> SourceState.EXACT);
+            policy[0] = kvAware(config, index, v);
             picker[0] = policy[0].newPicker(registry.snapshot(), null);
         };
         // a second replica follows the same events: the same index content, its own tree
-        KvAwarePolicy other = new KvAwarePolicy(new CacheAwarePolicy(config), index, id -> SourceState.EXACT);
+        KvAwarePolicy other = kvAware(config, index, v);
         Picker otherPicker = other.newPicker(registry.snapshot(), null);
         long[] n = {0};
-        return new FleetSim(p, text, registry.snapshot().workers(), (c, key) ->
+        FleetSim sim = new FleetSim(p, text, registry.snapshot().workers(), (c, key) ->
                 (s == Situation.REPLICAS && n[0]++ % 2 == 1 ? otherPicker : picker[0]).pick(key, Attempt.first()),
                 () -> {
                     policy[0].tree().evict();
                     other.tree().evict();
                     index.expireSpeculation();
-                }, index, clock, reset(s, restart)).run("cache_aware (KV-event index)");
+                }, index, clock, atHalf(s, restart));
+        return disturbed(sim, p, s).run(v.name());
+    }
+
+    private static KvAwarePolicy kvAware(PolicyConfig config, KvIndex index, Variant v) {
+        return new KvAwarePolicy(new CacheAwarePolicy(config), index, id -> SourceState.EXACT, v.queueTokens(),
+                v.speculationTtl());
     }
 
     static void print(QualityParams p, List<Row> rows) {
@@ -113,7 +190,7 @@ final class KvQuality {
                 "latency p99 ms");
         for (Row r : rows) {
             double oracle = r.oracle().hitRate();
-            for (SimResult x : List.of(r.oracle(), r.tree(), r.exact())) {
+            for (SimResult x : r.results()) {
                 t.row(r.situation().label, x.policy(), Table.pct(x.hitRate()),
                         Table.pct(oracle == 0 ? 0 : x.hitRate() / oracle), Table.num(x.busyMaxOverMean(), 2),
                         Table.num(x.meanLatencyMs(), 0), Table.num(x.p99LatencyMs(), 0));
@@ -123,11 +200,15 @@ final class KvQuality {
                 + "%d conversations in progress)%n%n", p.workers(), p.capacityBlocks(), p.active());
         System.out.print(t.render());
         System.out.println();
+        System.out.println("Decisions of the exact policies (reason: count):");
+        System.out.println();
         for (Row r : rows) {
-            System.out.printf(Locale.ROOT, "- %s: exact routing at %.1f %% of the oracle's hit rate (target ≥ 95 %%), "
-                            + "the tree at %.1f %%; decisions of the exact policy: %s%n", r.situation().label,
-                    100 * r.exact().hitRate() / r.oracle().hitRate(), 100 * r.tree().hitRate() / r.oracle().hitRate(),
-                    r.exact().reasons());
+            for (SimResult x : r.results()) {
+                if (!x.policy().contains("index")) {
+                    continue;
+                }
+                System.out.printf(Locale.ROOT, "- %s, %s: %s%n", r.situation().label, x.policy(), x.reasons());
+            }
         }
         System.out.println();
     }
