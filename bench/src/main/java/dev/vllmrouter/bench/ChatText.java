@@ -6,7 +6,8 @@ import dev.vllmrouter.common.Hashing;
 import dev.vllmrouter.sim.PromptText;
 
 /**
- * Deterministic multi-turn chat texts for the benchmarks: one system prompt shared by every conversation, and per
+ * Deterministic multi-turn chat texts for the benchmarks: one system prompt shared by every conversation (or a few:
+ * shared documents, each conversation starting with one of them), and per
  * (conversation, turn) a user message and an assistant answer of pseudo-random words (a fixed vocabulary; each text
  * seeded from {@code (seed, conversation, turn, role)}, so it is the same whatever order it is asked in and
  * distinct between conversations and turns after its first word or two).
@@ -29,8 +30,7 @@ public final class ChatText {
     private final long seed;
     private final int userChars;
     private final int answerChars;
-    private final String system;
-    private final String systemMessage;
+    private final String[] systemMessages;
 
     /**
      * @param systemChars length of the system prompt's content
@@ -38,16 +38,31 @@ public final class ChatText {
      * @param answerChars length of each assistant answer's content
      */
     public ChatText(long seed, int systemChars, int userChars, int answerChars) {
+        this(seed, systemChars, userChars, answerChars, 1);
+    }
+
+    /**
+     * As {@link #ChatText(long, int, int, int)} with {@code documents} different system prompts (shared documents:
+     * conversation {@code c} starts with document {@code c % documents}); document 0 is the single system prompt.
+     */
+    public ChatText(long seed, int systemChars, int userChars, int answerChars, int documents) {
         this.seed = seed;
         this.userChars = userChars;
         this.answerChars = answerChars;
-        this.system = words(new SplittableRandom(seed), systemChars);
-        this.systemMessage = PromptText.appendMessage(new StringBuilder(), "system", system).toString();
+        this.systemMessages = new String[documents];
+        for (int d = 0; d < documents; d++) {
+            String system = words(new SplittableRandom(seed + d), systemChars);
+            systemMessages[d] = PromptText.appendMessage(new StringBuilder(), "system", system).toString();
+        }
     }
 
-    /** The rendered system message ({@code <|system|>\n...\n}), the start of every prompt. */
+    /** The rendered system message ({@code <|system|>\n...\n}) of document 0, the start of every prompt. */
     public String systemMessage() {
-        return systemMessage;
+        return systemMessages[0];
+    }
+
+    private String systemMessage(int conversation) {
+        return systemMessages[Math.floorMod(conversation, systemMessages.length)];
     }
 
     public String user(int conversation, int turn) {
@@ -60,12 +75,18 @@ public final class ChatText {
 
     /** The chat's leading messages rendered: system + first user message (the router's conversation key). */
     public String conversationKey(int conversation) {
-        return PromptText.appendMessage(new StringBuilder(systemMessage), "user", user(conversation, 0)).toString();
+        return PromptText.appendMessage(new StringBuilder(systemMessage(conversation)), "user", user(conversation, 0))
+                .toString();
     }
 
-    /** A new conversation's history: the rendered system message. */
+    /** A new conversation's history: the rendered system message (document 0). */
     public StringBuilder newHistory() {
-        return new StringBuilder(systemMessage);
+        return new StringBuilder(systemMessage());
+    }
+
+    /** Conversation {@code conversation}'s new history: its document's rendered system message. */
+    public StringBuilder newHistory(int conversation) {
+        return new StringBuilder(systemMessage(conversation));
     }
 
     /** The rendered prompt of turn {@code turn} (0-based) given the history of the turns before it. */

@@ -181,7 +181,7 @@ final class FleetSim {
     private Conversation newConversation() {
         int id = nextConversation++;
         SplittableRandom random = new SplittableRandom(Hashing.fmix64(p.seed() * 31 + id));
-        return new Conversation(id, random, text.conversationKey(id), text.newHistory());
+        return new Conversation(id, random, text.conversationKey(id), text.newHistory(id));
     }
 
     /** Every worker's cache dropped ({@code POST /reset_prefix_cache} to the fleet). */

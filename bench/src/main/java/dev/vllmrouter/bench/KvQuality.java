@@ -29,6 +29,10 @@ import dev.vllmrouter.worker.WorkerRegistry;
  * still believes it holds its conversations); worker 0's cache is reset every 10 s by someone else; worker 0's cache is
  * churned by traffic the router does not see (1,024-token prompts of random ids every 100 ms, about 0.6 of its
  * capacity per second); and the events reach the index late (1 s, 10 s), where speculation has to cover.
+ * <p>Shared documents: the same fleet, but each conversation starts with one of {@value #DOCUMENTS} 8 KiB system
+ * prompts (2,048 tokens: long shared prefixes, as with RAG or few-shot prompts) instead of one 2 KiB prompt; evictions
+ * only, worker 0 restarting half-way, worker 0 churned by unseen traffic. Here another worker usually holds what a
+ * blind worker lost.
  * <p>Variants of the exact policy, to show what its constants buy: the load weight from 0 to 1024 tokens per request
  * ahead (evictions only), no speculation (evictions and lags). The index is fed by each worker's prefix-cache changes (at once
  * unless a lag is set) and every source is exact.
@@ -38,28 +42,38 @@ final class KvQuality {
     static final int FOREIGN_TOKENS = 1024;
     /** ... every this many µs of virtual time. */
     static final long FOREIGN_EVERY_US = 100_000;
+    /** The shared-documents workload: this many system prompts ... */
+    static final int DOCUMENTS = 4;
+    /** ... of this many chars each (2,048 tokens), conversation c starting with document c % 4. */
+    static final int DOCUMENT_CHARS = 8192;
 
     private KvQuality() {
     }
 
     enum Situation {
-        EVICTIONS("evictions (all workers alike)", true),
-        RESTART("router restart half-way", false),
-        RESET("/reset_prefix_cache on every worker half-way", false),
-        REPLICAS("two router replicas, requests alternate", false),
-        WORKER_RESTART("worker 0 restarts half-way (the tree still believes it)", false),
-        WORKER_RESETS("worker 0's cache reset every 10 s by someone else", false),
-        UNSEEN("worker 0 churned by traffic the router does not see", false),
-        LAG_1S("events 1 s late", true),
-        LAG_10S("events 10 s late", true);
+        EVICTIONS("evictions (all workers alike)", true, false),
+        RESTART("router restart half-way", false, false),
+        RESET("/reset_prefix_cache on every worker half-way", false, false),
+        REPLICAS("two router replicas, requests alternate", false, false),
+        WORKER_RESTART("worker 0 restarts half-way (the tree still believes it)", false, false),
+        WORKER_RESETS("worker 0's cache reset every 10 s by someone else", false, false),
+        UNSEEN("worker 0 churned by traffic the router does not see", false, false),
+        LAG_1S("events 1 s late", true, false),
+        LAG_10S("events 10 s late", true, false),
+        DOCS("documents: evictions", false, true),
+        DOCS_WORKER_RESTART("documents: worker 0 restarts half-way", false, true),
+        DOCS_UNSEEN("documents: worker 0 churned by unseen traffic", false, true);
 
         final String label;
         /** Whether the exact policy also runs without speculation. */
         final boolean variants;
+        /** Whether the workload is the shared-documents one ({@link #DOCUMENTS} system prompts). */
+        final boolean documents;
 
-        Situation(String label, boolean variants) {
+        Situation(String label, boolean variants, boolean documents) {
             this.label = label;
             this.variants = variants;
+            this.documents = documents;
         }
 
         long lagUs() {
@@ -83,9 +97,11 @@ final class KvQuality {
     record Row(Situation situation, SimResult oracle, List<SimResult> results) {
     }
 
-    static List<Row> run(QualityParams p, ChatText text) {
+    static List<Row> run(QualityParams p, ChatText chats) {
         List<Row> rows = new ArrayList<>();
+        ChatText documents = new ChatText(p.seed(), DOCUMENT_CHARS, p.userChars(), p.answerChars(), DOCUMENTS);
         for (Situation s : Situation.values()) {
+            ChatText text = s.documents ? documents : chats;
             List<SimResult> results = new ArrayList<>();
             SimResult oracle = oracle(p, text, s);
             results.add(oracle);
@@ -109,7 +125,7 @@ final class KvQuality {
         sim.eventLag(s.lagUs());
         switch (s) {
             case WORKER_RESETS -> sim.every(10_000_000, 10_000_000, f -> f.resetCache(0));
-            case UNSEEN -> {
+            case UNSEEN, DOCS_UNSEEN -> {
                 SplittableRandom random = new SplittableRandom(Hashing.fmix64(p.seed() ^ 0x5EED));
                 sim.every(FOREIGN_EVERY_US, FOREIGN_EVERY_US, f -> f.foreignPrompt(0, FOREIGN_TOKENS, random));
             }
@@ -123,7 +139,7 @@ final class KvQuality {
         return switch (s) {
             case RESTART -> sim -> restart.run();
             case RESET -> FleetSim::resetCaches;
-            case WORKER_RESTART -> sim -> sim.resetCache(0);
+            case WORKER_RESTART, DOCS_WORKER_RESTART -> sim -> sim.resetCache(0);
             default -> null;
         };
     }
