@@ -160,7 +160,10 @@ public final class RouterApp implements AutoCloseable {
         boolean loadAware = Policies.isLoadAware(policy.name());
         PdForwarder pdForwarder = null;
         if (pd != null) {
-            Policy prefillPolicy = policy(pd.prefillPolicy(), random);
+            // prefill workers are subscribed to: their stage's cache_aware routes with the index like the main policy
+            Policy prefillPolicy = kvEvents == null ? policy(pd.prefillPolicy(), random)
+                    : policy(pd.prefillPolicy(), random, kvEvents.index(), kvEvents::state);
+            boolean prefillByIndex = prefillPolicy instanceof KvAwarePolicy && !tokenizers.isEmpty();
             Policy decodePolicy = policy(pd.decodePolicy(), random);
             loadAware |= Policies.isLoadAware(prefillPolicy.name()) || Policies.isLoadAware(decodePolicy.name());
             MooncakeBootstrap mooncake = pd.mooncake()
@@ -170,7 +173,7 @@ public final class RouterApp implements AutoCloseable {
                     new PolicyRuntime(decodePolicy, () -> registry.snapshot(Role.DECODE)), client, headerRules,
                     new AnswerRelay(ticker, metrics, true), ticker, random, mooncake, moriio,
                     config.requestTimeout(), config.readTimeout(), config.decisionHeader(), config.retry(), sleeper,
-                    metrics);
+                    metrics, prefillByIndex ? new TokenizedPrompts(tokenizers) : null);
             if (mooncake != null) {
                 registry.snapshot(Role.PREFILL).workers().forEach(mooncake::await);
             }

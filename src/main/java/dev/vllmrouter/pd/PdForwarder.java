@@ -31,6 +31,7 @@ import dev.vllmrouter.proxy.Forwarder;
 import dev.vllmrouter.proxy.HeaderRules;
 import dev.vllmrouter.proxy.ProxyRequest;
 import dev.vllmrouter.proxy.RequestId;
+import dev.vllmrouter.proxy.PromptIdSource;
 import dev.vllmrouter.proxy.RequestRoutingKey;
 import dev.vllmrouter.proxy.Sleeper;
 import dev.vllmrouter.tracing.UpstreamSpan;
@@ -87,6 +88,7 @@ public final class PdForwarder {
     private final boolean decisionHeader;
     private final AttemptLoop attempts;
     private final RouterMetrics metrics;
+    private final PromptIdSource promptIds;
 
     /** @param mooncake the bootstrap registry when the connector is Mooncake, else {@code null} (NIXL/P2P-NCCL) */
     public PdForwarder(PolicyRuntime prefillPolicy, PolicyRuntime decodePolicy, UpstreamClient client,
@@ -103,6 +105,20 @@ public final class PdForwarder {
                        MooncakeBootstrap mooncake, MoriioFleet moriio, Duration requestTimeout,
                        Duration readTimeout, boolean decisionHeader, RetryConfig retry, Sleeper sleeper,
                        RouterMetrics metrics) {
+        this(prefillPolicy, decodePolicy, client, headerRules, relay, ticker, random, mooncake, moriio, requestTimeout,
+                readTimeout, decisionHeader, retry, sleeper, metrics, null);
+    }
+
+    /**
+     * @param promptIds computes a request's prompt token ids when a stage's policy asks (the prefill stage's
+     *                  cache_aware with the KV-event index), or {@code null}
+     */
+    public PdForwarder(PolicyRuntime prefillPolicy, PolicyRuntime decodePolicy, UpstreamClient client,
+                       HeaderRules headerRules, AnswerRelay relay, Ticker ticker, RandomSource random,
+                       MooncakeBootstrap mooncake, MoriioFleet moriio, Duration requestTimeout,
+                       Duration readTimeout, boolean decisionHeader, RetryConfig retry, Sleeper sleeper,
+                       RouterMetrics metrics, PromptIdSource promptIds) {
+        this.promptIds = promptIds;
         this.moriio = moriio;
         this.metrics = metrics;
         this.attempts = new AttemptLoop(retry, random, sleeper, ticker, Clock.systemUTC(), metrics);
@@ -133,7 +149,7 @@ public final class PdForwarder {
             throw new RouterException(new OpenAiError(ErrorKind.NOT_FOUND, "The model `" + model
                     + "` does not exist.", "model"), null);
         }
-        RoutingKey key = new RequestRoutingKey(req);
+        RoutingKey key = new RequestRoutingKey(req, promptIds);
         // the decode worker comes first: the request id names it
         Attempt decodeAttempt = Attempt.first();
         Decision decode = decodePolicy.pick(key, decodeAttempt);
