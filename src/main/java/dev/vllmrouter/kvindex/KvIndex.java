@@ -126,7 +126,8 @@ public final class KvIndex {
         boolean anySpeculation = !speculation.isEmpty();
         for (int b = 0; b < keys.length; b++) {
             Holders h = holders.get(keys[b]);
-            Speculation sp = anySpeculation ? speculation.get(keys[b]) : null;
+            // the speculative map is asked only when an event-fed entry is missing for a source still in the run
+            Speculation sp = anySpeculation && (b == 0 || !heldByAll(h, alive, n)) ? speculation.get(keys[b]) : null;
             if (b == 0) {
                 n = firstHolders(h, sp, now, ids, alive);
             }
@@ -180,6 +181,18 @@ public final class KvIndex {
             }
         }
         return n;
+    }
+
+    private static boolean heldByAll(Holders h, int[] alive, int n) {
+        if (h == null) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            if (h.maskOf(alive[i]) == 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean contains(int[] a, int n, int v) {
@@ -365,12 +378,21 @@ public final class KvIndex {
      * bound is reached. Unknown sources are ignored. Safe from any thread.
      */
     public void speculate(String id, int[] tokens, int blockSize, String lora, String salt, Duration ttl) {
+        speculateKeys(id, BlockKeys.chain(tokens, blockSize, lora, salt), 0, ttl);
+    }
+
+    /**
+     * As {@link #speculate}, from keys already computed with {@link BlockKeys#chain}, for the blocks from
+     * {@code from} on (the caller knows the source's events already hold the ones before).
+     */
+    public void speculateKeys(String id, long[] keys, int from, Duration ttl) {
         int number = numberOf(id);
         if (number < 0) {
             return;
         }
         long expiry = ticker.nanos() + ttl.toNanos();
-        for (long key : BlockKeys.chain(tokens, blockSize, lora, salt)) {
+        for (int b = Math.max(0, from); b < keys.length; b++) {
+            long key = keys[b];
             Speculation[] created = new Speculation[1];
             speculation.compute(key, (k, old) -> {
                 if (old == null) {

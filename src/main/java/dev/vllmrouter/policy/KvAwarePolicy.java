@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 import dev.vllmrouter.kvevents.SourceState;
+import dev.vllmrouter.kvindex.BlockKeys;
 import dev.vllmrouter.kvindex.KvIndex;
 import dev.vllmrouter.kvindex.Medium;
 import dev.vllmrouter.policy.prefix.PrefixTree;
@@ -39,10 +40,11 @@ import dev.vllmrouter.worker.WorkerSnapshot;
  *
  * <p>After a decision the prompt text is recorded in the tree for the chosen worker (so the tree is ready for any
  * worker that drops to fallback) and, when the worker's events are trusted, its blocks are marked as held by it for
- * {@link #SPECULATION_TTL} ({@link KvIndex#speculate}), so a burst of one prefix does not scatter before the events
- * arrive. The decision carries the predicted cached tokens ({@link Decision#predictedCached}: GPU-held tokens, capped
- * as vLLM caps a hit, at the last full block before the prompt's last token) for the closed loop, except when the
- * prediction rests on speculation or the tree.
+ * {@link #SPECULATION_TTL} ({@link KvIndex#speculateKeys}), so a burst of one prefix does not scatter before the
+ * events arrive; only the blocks past the run its events already hold are marked (the new tail: a later turn marks a
+ * few blocks, not its whole history). The decision carries the predicted cached tokens
+ * ({@link Decision#predictedCached}: GPU-held tokens, capped as vLLM caps a hit, at the last full block before the
+ * prompt's last token) for the closed loop, except when the prediction rests on speculation or the tree.
  *
  * <p>Thread-safety: the index is read without locks; the tree and the speculation map are thread-safe; one rotation
  * counter. Pure apart from those writes: no I/O, the clock is the index's.
@@ -133,7 +135,7 @@ public final class KvAwarePolicy implements Policy {
 
     /** One candidate's score. */
     private record Score(Worker worker, SourceState state, int load, int held, int gpu, int predicted,
-                         boolean speculative, double cost) {
+                         boolean speculative, int confirmedBlocks, double cost) {
     }
 
     private Decision byCost(Candidates candidates, RoutingKey key, PromptIds ids, Attempt attempt) {
@@ -155,6 +157,7 @@ public final class KvAwarePolicy implements Policy {
         String text = key.promptText();
         PrefixTree prefixTree = tree.treeFor(key.model());
         PrefixTree.Match treeMatch = null;
+        Map<Integer, long[]> keysBySize = new HashMap<>(2);
         Map<Integer, Map<String, KvIndex.Match>> byBlockSize = new HashMap<>(2);
         int n = workers.size();
         Score[] scores = new Score[n];
@@ -166,6 +169,7 @@ public final class KvAwarePolicy implements Policy {
             int gpu = 0;
             int predicted = -1;
             boolean speculative = false;
+            int confirmedBlocks = 0;
             double holdCost = 0;
             if (state == SourceState.FALLBACK) {
                 if (!text.isEmpty()) {
@@ -178,12 +182,16 @@ public final class KvAwarePolicy implements Policy {
             } else {
                 int blockSize = blockSize(w);
                 {
+                    long[] keys = keysBySize.computeIfAbsent(blockSize,
+                            bs -> BlockKeys.chain(tokens, bs, null, ids.cacheSalt()));
                     KvIndex.Match m = byBlockSize.computeIfAbsent(blockSize,
-                            bs -> index.lookup(tokens, bs, null, ids.cacheSalt())).get(w.id());
+                            bs -> index.lookupKeys(keys, bs)).get(w.id());
                     if (m != null) {
                         held = m.tokens();
                         gpu = m.gpuTokens();
                         speculative = m.speculative();
+                        // a run without guesses is all event-fed: speculation need not repeat it
+                        confirmedBlocks = speculative ? 0 : held / blockSize;
                         holdCost = (held - gpu) * (m.medium() == Medium.STORAGE ? STORAGE_COST : CPU_COST);
                     }
                     // vLLM recomputes at least the last prompt token: a hit ends at the last full block before it
@@ -191,7 +199,7 @@ public final class KvAwarePolicy implements Policy {
                 }
             }
             double cost = (double) queueTokens * load + (total - held) + holdCost;
-            scores[i] = new Score(w, state, load, held, gpu, predicted, speculative, cost);
+            scores[i] = new Score(w, state, load, held, gpu, predicted, speculative, confirmedBlocks, cost);
         }
         int start = (int) Math.floorMod(rotation.getAndIncrement(), (long) n);
         Score best = null;
@@ -210,7 +218,9 @@ public final class KvAwarePolicy implements Policy {
             prefixTree.insert(text, chosen.id());
         }
         if (best.state != SourceState.FALLBACK && !speculationTtl.isZero()) {
-            index.speculate(chosen.id(), tokens, blockSize(chosen), null, ids.cacheSalt(), speculationTtl);
+            long[] keys = keysBySize.computeIfAbsent(blockSize(chosen),
+                    bs -> BlockKeys.chain(tokens, bs, null, ids.cacheSalt()));
+            index.speculateKeys(chosen.id(), keys, best.confirmedBlocks, speculationTtl);
         }
         String reason = reason(best, second);
         int predicted = best.state == SourceState.FALLBACK || best.speculative ? -1 : best.predicted;

@@ -146,6 +146,21 @@ class KvIndexTest {
     }
 
     @Test
+    void speculationFromABlockOnMarksOnlyTheTailAndARunJoinsEventFedAndGuessedBlocks() {
+        int[] prompt = tokens(16, 0); // 4 blocks
+        long[] keys = BlockKeys.chain(prompt, BS, null, null);
+        index.addSource("w");
+        index.addSource("v");
+        index.stored("w", hashes(1L, 2L), null, slice(prompt, 0, 8), BS, null, null, Medium.GPU);
+        index.speculateKeys("w", keys, 2, Duration.ofSeconds(2));
+        index.speculateKeys("v", keys, 2, Duration.ofSeconds(2));
+        assertThat(index.stats().speculative()).isEqualTo(2);
+        // w: blocks 0-1 from its events, 2-3 guessed; v: nothing at the root, so no run at all
+        assertThat(index.lookup(prompt, BS, null, null))
+                .containsExactly(Map.entry("w", new KvIndex.Match(16, 16, Medium.GPU, true)));
+    }
+
+    @Test
     void speculationIsBounded() {
         KvIndex small = new KvIndex(now::get, 8); // at most 2 speculative entries
         small.addSource("w");

@@ -204,6 +204,17 @@ class KvAwarePolicyTest {
     }
 
     @Test
+    void aLaterTurnSpeculatesOnlyTheBlocksItsWorkersEventsDoNotHoldYet() {
+        int[] turn = prompt(8, 12 * BS);
+        store(ws.get(1), turn, 10, Medium.GPU); // the history, by events
+        Decision d = pick(turn);
+        assertThat(d.worker()).isSameAs(ws.get(1));
+        assertThat(index.stats().speculative()).as("the two new blocks, not the whole prompt").isEqualTo(2);
+        // the next request of the burst matches all 12 blocks on w1 before w1's events come
+        assertThat(index.lookup(turn, BS, null, null).get(ws.get(1).id()).tokens()).isEqualTo(12 * BS);
+    }
+
+    @Test
     void theMeasurementConstructorSetsTheLoadWeightAndCanTurnSpeculationOff() {
         KvAwarePolicy tuned = new KvAwarePolicy(new CacheAwarePolicy(PolicyConfig.defaults("cache_aware")), index,
                 id -> SourceState.EXACT, 100, java.time.Duration.ZERO);
