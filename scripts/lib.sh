@@ -9,7 +9,14 @@ say() { echo "[vllm-router] $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 java_major() { # $1 = path to a java binary; prints its feature version or nothing
-  "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}' | cut -d. -f1
+  # the JDK's release file when it has one (no JVM start: the launcher's start-up), else ask the JVM
+  local release; release="$(dirname "$(dirname "$1")")/release"
+  local v=""
+  [ -f "$release" ] && v="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$release")"
+  if [ -z "$v" ]; then
+    v="$("$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}' | cut -d. -f1)"
+  fi
+  echo "$v"
 }
 
 try_jdk() { # $1 = a JAVA_HOME candidate
