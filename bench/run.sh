@@ -6,6 +6,7 @@
 #
 #   bench/run.sh                      # defaults: 64 connections, 10 s per run, 25 s warm-up each (the JVM still compiles after 10 s)
 #   CONNECTIONS=128 DURATION=20 bench/run.sh
+#   ROUTER_JAVA_OPTS="-XX:+UseG1GC" bench/run.sh   # JVM options for the router, after scripts/vllm-router's defaults
 #
 # Installs wrk and nginx with apt when they are missing. Everything listens on 127.0.0.1 only.
 set -euo pipefail
@@ -46,8 +47,9 @@ PIDS+=($!)
 WORKER_PID=$!
 wait_http "http://127.0.0.1:$WORKER_PORT/health"
 
-# shellcheck disable=SC2086
-"$JAVA" $ROUTER_JAVA_OPTS -jar "$JAR" --port "$ROUTER_PORT" --prometheus-port "$METRICS_PORT" \
+# the router through its launcher, so that it runs with the launcher's JVM defaults (docs/architecture.md, "Memory
+# and start-up"); ROUTER_JAVA_OPTS comes after them and wins
+JAVA_OPTS="$ROUTER_JAVA_OPTS" "$ROOT/scripts/vllm-router" --port "$ROUTER_PORT" --prometheus-port "$METRICS_PORT" \
   --worker-urls "http://127.0.0.1:$WORKER_PORT" --log-level warn >"$WORK/router.log" 2>&1 &
 PIDS+=($!)
 ROUTER_PID=$!
