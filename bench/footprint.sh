@@ -10,7 +10,8 @@
 #     DURATION s of streamed /v1/completions against a zero-latency simulated worker), and the req/s of each;
 #   - per 1,000 open streams: the worker is swapped (POST /add_worker, /remove_worker) for one with 1 s between
 #     tokens, STREAMS streams are held open (wrk -c STREAMS, each stream 16 s long), and the growth of RSS over the
-#     RSS just before them, scaled to 1,000 (the highest of the samples taken while all are open).
+#     RSS just before them, scaled to 1,000 (the highest of the samples taken while all are open); and the growth
+#     of the live heap (in use after a full GC, jcmd GC.run + GC.heap_info) over the same, scaled to 1,000.
 #
 #   bench/footprint.sh                                   # launcher and java -jar
 #   IMAGE=localhost/vllm-router:test bench/footprint.sh  # and the image (podman; scripts/test-image.sh builds it)
@@ -54,6 +55,12 @@ trap cleanup EXIT
 wait_http() { for _ in $(seq 1 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; die "$1 did not come up"; }
 rss_mib() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.0f", ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
+# live_heap_kib <pid>: heap in use after a full GC (jcmd GC.run, then GC.heap_info), in KiB; empty if jcmd fails
+live_heap_kib() {
+  "$JAVA_HOME/bin/jcmd" "$1" GC.run >/dev/null 2>&1 || return 0
+  "$JAVA_HOME/bin/jcmd" "$1" GC.heap_info 2>/dev/null | awk '/total/ && !/ space / {
+    for (i = 1; i < NF; i++) if ($i == "used") { v = $(i + 1); sub(/K.*/, "", v); s += v } } END { if (s) print s }'
+}
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 
 "$JAVA" -XX:+UseSerialGC -jar "$JAR" sim-worker --port "$FAST_PORT" --model demo >"$WORK/fast.log" 2>&1 &
@@ -91,7 +98,7 @@ until_live() {
   die "the router did not answer /liveness (log: $WORK/router.log)"
 }
 
-declare -A START CPU IDLE AFTER RPS_N RPS_S PER1K OPEN
+declare -A START CPU IDLE AFTER RPS_N RPS_S PER1K LIVE1K OPEN
 TARGETS=(launcher java-jar)
 [ -n "$IMAGE" ] && TARGETS+=(image)
 for target in "${TARGETS[@]}"; do
@@ -116,18 +123,23 @@ for target in "${TARGETS[@]}"; do
   curl -sf -o /dev/null -X POST "http://127.0.0.1:$ROUTER_PORT/add_worker?url=http://127.0.0.1:$SLOW_PORT"
   curl -sf -o /dev/null -X POST "http://127.0.0.1:$ROUTER_PORT/remove_worker?url=http://127.0.0.1:$FAST_PORT"
   sleep 2
+  live_before=$(live_heap_kib "$RPID")
+  sleep 1
   before=$(rss_mib "$RPID")
   wrk -t2 -c"$STREAMS" -d16s --timeout 30s -s "$LOAD/stream.lua" "http://127.0.0.1:$ROUTER_PORT" >"$WORK/$target-streams.txt" 2>&1 &
   WRK=$!
   peak=0; open=0
-  for _ in $(seq 1 14); do
+  for _ in $(seq 1 10); do
     sleep 1
     r=$(rss_mib "$RPID"); [ "$r" -gt "$peak" ] && peak=$r
     o=$(ss -Htn state established "( sport = :$ROUTER_PORT )" | wc -l); [ "$o" -gt "$open" ] && open=$o
   done
+  live_during=$(live_heap_kib "$RPID")
   wait "$WRK" || true
   OPEN[$target]=$open
   PER1K[$target]=$(awk -v p="$peak" -v b="$before" -v n="$STREAMS" 'BEGIN {printf "%.0f", (p - b) * 1000 / n}')
+  LIVE1K[$target]=$(awk -v d="$live_during" -v b="$live_before" -v n="$STREAMS" \
+    'BEGIN {if (d == "" || b == "") print "-"; else printf "%.1f", (d - b) / 1024 * 1000 / n}')
   stop "$target"
 done
 
@@ -145,11 +157,12 @@ echo "vllm-router (Java) memory and start-up — $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); JDK: $("$JAVA" -version 2>&1 | head -1); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "start-up: median of $RUNS; load: wrk -t2 -c$CONNECTIONS, ${DURATION}s non-streamed + ${DURATION}s streamed; streams: $STREAMS held open (1 s between events)"
 echo
-printf "| %-9s | %14s | %16s | %12s | %14s | %14s | %14s | %18s |\n" target "start-up ms" "CPU ms to live" "idle RSS MiB" "RSS after load" "req/s nonstr." "req/s stream" "MiB per 1k streams"
-printf "|%s|%s|%s|%s|%s|%s|%s|%s|\n" "-----------" "----------------" "------------------" "--------------" "----------------" "----------------" "----------------" "--------------------"
+printf "| %-9s | %12s | %14s | %12s | %14s | %13s | %12s | %22s | %19s |\n" target "start-up ms" "CPU ms to live" "idle RSS MiB" "RSS after load" "req/s nonstr." "req/s stream" "RSS MiB per 1k streams" "live heap MiB / 1k"
+printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n" "-----------" "--------------" "----------------" "--------------" "----------------" "---------------" "--------------" "------------------------" "---------------------"
 for target in "${TARGETS[@]}"; do
-  printf "| %-9s | %14s | %16s | %12s | %14s | %14s | %14s | %18s |\n" "$target" "${START[$target]}" "${CPU[$target]}" \
-    "${IDLE[$target]}" "${AFTER[$target]}" "${RPS_N[$target]}" "${RPS_S[$target]}" "${PER1K[$target]} (${OPEN[$target]} open)"
+  printf "| %-9s | %12s | %14s | %12s | %14s | %13s | %12s | %22s | %19s |\n" "$target" "${START[$target]}" "${CPU[$target]}" \
+    "${IDLE[$target]}" "${AFTER[$target]}" "${RPS_N[$target]}" "${RPS_S[$target]}" "${PER1K[$target]} (${OPEN[$target]} open)" \
+    "${LIVE1K[$target]}"
 done
 [ -n "$IMAGE" ] && echo "podman run of \`true\` in the image (podman's own share of the image's start-up): ${PODMAN_RUN} ms"
 echo "(logs and raw wrk output: $WORK)"
