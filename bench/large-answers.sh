@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Memory under large answers: many slow clients each fetch a large plain answer through the router, while one
 # unrelated stream runs. The router runs with the container image's JVM flags (-XX:MaxRAMPercentage=75
-# -XX:+UseSerialGC -Xms16m -XX:+ExitOnOutOfMemoryError) and -XX:MaxRAM standing for the container's memory limit (2g: the Kubernetes
+# -XX:+UseSerialGC -Xms16m -XX:NewSize=12m -XX:+ExitOnOutOfMemoryError) and -XX:MaxRAM standing for the container's memory limit (2g: the Kubernetes
 # manifests' limit), so its heap is what it would be in the container. Prints whether the router survived, how many
 # clients got their whole answer, whether the unrelated stream ended with [DONE], and the router's peak RSS.
 #
@@ -34,7 +34,7 @@ wait_http() { for _ in $(seq 1 100); do curl -sf -o /dev/null "$1" && return 0; 
 "$JAVA" -jar "$JAR" sim-worker --port "$WORKER_PORT" --model demo --itl-ms 10 >"$WORK/worker.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$WORKER_PORT/health"
-"$JAVA" -XX:MaxRAM="$MAX_RAM" -XX:MaxRAMPercentage=75 -XX:+UseSerialGC -Xms16m -XX:+ExitOnOutOfMemoryError -jar "$ROUTER_JAR" \
+"$JAVA" -XX:MaxRAM="$MAX_RAM" -XX:MaxRAMPercentage=75 -XX:+UseSerialGC -Xms16m -XX:NewSize=12m -XX:+ExitOnOutOfMemoryError -jar "$ROUTER_JAR" \
   --port "$ROUTER_PORT" --prometheus-port "$METRICS_PORT" --worker-urls "http://127.0.0.1:$WORKER_PORT" \
   --log-level warn >"$WORK/router.log" 2>&1 &
 ROUTER_PID=$!
@@ -61,7 +61,7 @@ alive=no; kill -0 "$ROUTER_PID" 2>/dev/null && alive=yes
 done_seen=no; grep -q 'data: \[DONE\]' "$WORK/stream.txt" && done_seen=yes
 peak=$( [ "$alive" = yes ] && awk '/VmHWM/ {printf "%d", $2/1024}' "/proc/$ROUTER_PID/status" || echo "-")
 echo "large answers — $(date -u +%Y-%m-%dT%H:%MZ); router $(basename "$(dirname "$(dirname "$ROUTER_JAR")")")/$(basename "$ROUTER_JAR")"
-echo "router JVM: -XX:MaxRAM=$MAX_RAM -XX:MaxRAMPercentage=75 -XX:+UseSerialGC -Xms16m -XX:+ExitOnOutOfMemoryError (max heap ${HEAP_MB} MiB)"
+echo "router JVM: -XX:MaxRAM=$MAX_RAM -XX:MaxRAMPercentage=75 -XX:+UseSerialGC -Xms16m -XX:NewSize=12m -XX:+ExitOnOutOfMemoryError (max heap ${HEAP_MB} MiB)"
 echo "load: $CLIENTS clients x $SIZE bytes at $RATE/s each, plus one 1500-token stream"
 echo "router alive at the end: $alive; clients with the whole answer: $whole/$CLIENTS; stream ended with [DONE]: $done_seen; router peak RSS: $peak MiB"
 grep -m3 -i "outofmemory\|terminating" "$WORK/router.log" || true

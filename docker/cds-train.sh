@@ -79,6 +79,6 @@ test -s "$out" || { cat /tmp/train-router.log >&2; echo "no archive written" >&2
 echo "$use" > /app/cds.options
 # the check: the same JVM settings as the launcher, with the archive required
 # shellcheck disable=SC2086
-java -XX:MaxRAMPercentage=75 -XX:+UseSerialGC -Xms16m @/app/jdk.options $check -jar /app/vllm-router.jar --version
+java -XX:MaxRAMPercentage=75 -XX:+UseSerialGC -Xms16m -XX:NewSize=12m @/app/jdk.options $check -jar /app/vllm-router.jar --version
 echo "JRE $major: $(du -h "$out" | cut -f1) archive $out, options: $(cat /app/cds.options)"
 rm -f /tmp/train-worker.log /tmp/train-router.log
