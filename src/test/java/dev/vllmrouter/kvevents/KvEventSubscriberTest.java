@@ -115,8 +115,9 @@ class KvEventSubscriberTest {
         p.lose(1, batch(stored(1, 1)));
         p.send(2, batch(stored(1, 2)));
         p.send(3, batch(stored(1, 3)));
-        await().atMost(WAIT).until(() -> s.status(WORKER).lastSequence() == 3);
-        assertThat(held(1, 4)).isEqualTo(64);
+        // the index and the status are read from another thread than the one applying: wait for both
+        await().atMost(WAIT).until(() -> s.status(WORKER).lastSequence() == 3 && held(1, 4) == 64
+                && s.status(WORKER).replays() == 1);
         SourceStatus st = s.status(WORKER);
         assertThat(st.state()).isEqualTo(SourceState.EXACT);
         assertThat(st.gaps()).isEqualTo(1);
