@@ -32,7 +32,9 @@ final class ReplayClient {
         ZMQ.Socket dealer = context.createSocket(SocketType.DEALER);
         try {
             dealer.setLinger(0);
-            dealer.setHandshakeIvl((int) timeout.toMillis());
+            // jeromq now and then stalls a handshake: a short limit reconnects (and resends the queued request)
+            // well within the timeout, as the other ZeroMQ sockets of the router do
+            dealer.setHandshakeIvl((int) Math.max(50, Math.min(500, timeout.toMillis() / 4)));
             dealer.connect(endpoint);
             ZMsg request = new ZMsg();
             request.add(new byte[0]);

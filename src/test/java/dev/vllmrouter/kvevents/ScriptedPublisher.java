@@ -37,6 +37,7 @@ final class ScriptedPublisher implements AutoCloseable {
             router = context.createSocket(SocketType.ROUTER);
             router.setLinger(0);
             router.setReceiveTimeOut(50);
+            router.setHandshakeIvl(500); // as vLLM's side would: a stalled jeromq handshake is dropped, not kept
             replayPort = router.bindToRandomPort("tcp://127.0.0.1");
             replayThread = Thread.ofPlatform().daemon().start(this::serveReplays);
         } else {
