@@ -49,6 +49,20 @@ public final class Attempt {
         return tried;
     }
 
+    /** {@code workers} without those already tried (the same list when none was). */
+    public List<Worker> untried(List<Worker> workers) {
+        if (tried.isEmpty()) {
+            return workers;
+        }
+        List<Worker> out = new java.util.ArrayList<>(workers.size());
+        for (Worker w : workers) {
+            if (!wasTried(w)) {
+                out.add(w);
+            }
+        }
+        return out;
+    }
+
     public boolean wasTried(Worker worker) {
         // a handful of entries at most: a list scan beats hashing
         for (Worker w : tried) {

@@ -1,6 +1,5 @@
 package dev.vllmrouter.policy;
 
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -100,16 +99,7 @@ public final class CacheAwarePolicy implements Policy {
     }
 
     private Decision pick(Candidates candidates, RoutingKey key, Attempt attempt) {
-        List<Worker> all = candidates.forModel(key.model());
-        List<Worker> workers = all;
-        if (!attempt.tried().isEmpty()) {
-            workers = new ArrayList<>(all.size());
-            for (Worker w : all) {
-                if (!attempt.wasTried(w)) {
-                    workers.add(w);
-                }
-            }
-        }
+        List<Worker> workers = attempt.untried(candidates.forModel(key.model()));
         if (workers.isEmpty()) {
             return null;
         }

@@ -1,7 +1,6 @@
 package dev.vllmrouter.policy;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -140,15 +139,7 @@ public final class KvAwarePolicy implements Policy {
 
     private Decision byCost(Candidates candidates, RoutingKey key, PromptIds ids, Attempt attempt) {
         List<Worker> all = candidates.forModel(key.model());
-        List<Worker> workers = all;
-        if (!attempt.tried().isEmpty()) {
-            workers = new ArrayList<>(all.size());
-            for (Worker w : all) {
-                if (!attempt.wasTried(w)) {
-                    workers.add(w);
-                }
-            }
-        }
+        List<Worker> workers = attempt.untried(all);
         if (workers.isEmpty()) {
             return null;
         }
