@@ -46,36 +46,24 @@ public interface RoutingKey {
 
     /** A key with only a route and a model (tests, requests without a body). */
     static RoutingKey of(String route, String model) {
-        return new RoutingKey() {
-            @Override
-            public String route() {
-                return route;
-            }
+        return new Fixed(route, model, "", null);
+    }
 
-            @Override
-            public String model() {
-                return model;
-            }
+    /** A key made of given values, no headers and no session (tests, benchmarks, requests without a body). */
+    record Fixed(String route, String model, String promptText, PromptIds promptIds) implements RoutingKey {
+        @Override
+        public String header(String lowerCaseName) {
+            return null;
+        }
 
-            @Override
-            public String header(String lowerCaseName) {
-                return null;
-            }
+        @Override
+        public String bodySessionKey() {
+            return null;
+        }
 
-            @Override
-            public String bodySessionKey() {
-                return null;
-            }
-
-            @Override
-            public String conversationKey() {
-                return null;
-            }
-
-            @Override
-            public String promptText() {
-                return "";
-            }
-        };
+        @Override
+        public String conversationKey() {
+            return null;
+        }
     }
 }

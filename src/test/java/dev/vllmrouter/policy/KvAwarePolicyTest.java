@@ -64,42 +64,8 @@ class KvAwarePolicyTest {
     }
 
     private static RoutingKey key(int[] tokens, String text) {
-        return new RoutingKey() {
-            @Override
-            public String route() {
-                return "/v1/chat/completions";
-            }
-
-            @Override
-            public String model() {
-                return null;
-            }
-
-            @Override
-            public String header(String lowerCaseName) {
-                return null;
-            }
-
-            @Override
-            public String bodySessionKey() {
-                return null;
-            }
-
-            @Override
-            public String conversationKey() {
-                return null;
-            }
-
-            @Override
-            public String promptText() {
-                return text;
-            }
-
-            @Override
-            public PromptIds promptIds() {
-                return tokens == null ? null : new PromptIds(tokens, null);
-            }
-        };
+        return new RoutingKey.Fixed("/v1/chat/completions", null, text,
+                tokens == null ? null : new PromptIds(tokens, null));
     }
 
     private Decision pick(int[] tokens) {
