@@ -113,8 +113,8 @@ public record RouterConfig(
                 "--balance-rel-threshold: " + o.balanceRelThreshold + " (expected >= 1)");
         require(o.evictionInterval >= 0, "--eviction-interval: " + o.evictionInterval + " (expected >= 0)");
         require(o.maxTreeSize > 0, "--max-tree-size: " + o.maxTreeSize + " (expected > 0)");
-        require(o.loadCheckIntervalSecs > 0,
-                "--load-check-interval-secs: " + o.loadCheckIntervalSecs + " (expected > 0)");
+        require(o.loadCheckIntervalSecs >= 0.01 && o.loadCheckIntervalSecs <= 86_400,
+                "--load-check-interval-secs: " + o.loadCheckIntervalSecs + " (expected 0.01 to 86400)");
         PolicyConfig policyConfig = new PolicyConfig(policy, o.cacheThreshold, o.balanceAbsThreshold,
                 o.balanceRelThreshold, Duration.ofSeconds(o.evictionInterval), o.maxTreeSize);
         PdConfig pd = pd(o, parsed, policyConfig, settings);
@@ -227,7 +227,7 @@ public record RouterConfig(
                 o.maxPayloadSize, Duration.ofSeconds(o.requestTimeoutSecs), Duration.ofSeconds(o.connectTimeoutSecs),
                 Duration.ofSeconds(readSecs), o.prometheusHost.trim(), o.prometheusPort, o.apiKey, level, o.logDir,
                 Duration.ofSeconds(o.workerStartupTimeoutSecs), Duration.ofSeconds(o.workerStartupCheckInterval),
-                Duration.ofSeconds(o.loadCheckIntervalSecs), o.decisionHeader, pd, health, admission, retry,
+                Duration.ofNanos(Math.round(o.loadCheckIntervalSecs * 1e9)), o.decisionHeader, pd, health, admission, retry,
                 breaker, Duration.ofSeconds(o.clientBodyTimeoutSecs),
                 Duration.ofSeconds(o.clientWriteTimeoutSecs), auth(o, parsed, settings), cors(o.corsAllowedOrigins),
                 logJson(o.logFormat), o.requestLog, tls(o.tlsCertPath, "--tls-cert-path", o.tlsKeyPath),

@@ -193,8 +193,9 @@ public final class RouterOptions {
     public long maxTreeSize = 67_108_864L;
 
     @Option(names = "--load-check-interval-secs", description = "Seconds between scrapes of each worker's queue "
-            + "(/metrics, else /load) for load-aware policies; its models are re-read every 60 s. (extension)")
-    public long loadCheckIntervalSecs = 5;
+            + "(/metrics, else /load) for load-aware policies, fractions allowed (0.5: with several router replicas); "
+            + "its models are re-read every 60 s. (extension)")
+    public double loadCheckIntervalSecs = 5;
 
     @Option(names = "--decision-header", description = "Add x-vllm-router-decision (policy, worker, reason, match) "
             + "to every routed answer; it names internal worker URLs. (extension)")

@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -37,7 +38,10 @@ import dev.vllmrouter.worker.WorkerSnapshot;
  *       server's models are unknown; published to the registry (which versions the snapshot). A server that does not
  *       answer keeps its last known models.</li>
  * </ul>
- * One daemon thread runs the loop; the calls run on virtual threads.
+ * One daemon thread runs the loop; the calls run on virtual threads, one set at a time per server, and the loop does
+ * not wait for them: a server that hangs is skipped until its calls end, never delaying the other servers' samples.
+ * With several router replicas the queue is what each replica knows of the others' traffic, so their interval
+ * ({@code --load-check-interval-secs}, fractions allowed) is what bounds its staleness.
  */
 public final class WorkerMonitor implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(WorkerMonitor.class.getName());
@@ -52,6 +56,9 @@ public final class WorkerMonitor implements AutoCloseable {
     private final boolean scrapeLoads;
     private final String authorization;
     private final Map<String, Long> modelsFetchedAt = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Servers whose calls are running (at most one set of calls per server at a time). */
+    private final Set<String> busy = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
     private volatile boolean closed;
     private Thread loop;
 
@@ -85,7 +92,7 @@ public final class WorkerMonitor implements AutoCloseable {
             while (!closed) {
                 try {
                     Thread.sleep(interval);
-                    round();
+                    round(false);
                 } catch (InterruptedException e) {
                     return;
                 } catch (RuntimeException e) {
@@ -96,8 +103,22 @@ public final class WorkerMonitor implements AutoCloseable {
         return this;
     }
 
-    /** One round: loads (if scraped) and due model refreshes, for every server, concurrently. */
+    /**
+     * One round (loads if scraped, due model refreshes, every server concurrently), waiting for its calls up to the
+     * call timeout (and a little): a server still being asked after that is left to finish in the background.
+     */
     public void round() {
+        round(true);
+    }
+
+    /**
+     * One round. Each server's calls run on their own virtual thread, one at a time per server: a server whose
+     * previous calls are still running (it is slow or hangs, up to the call timeout) is skipped, so it never delays
+     * the other servers' samples, whatever the interval.
+     *
+     * @param wait whether to wait for this round's calls (the loop does not: its next round skips the busy servers)
+     */
+    private void round(boolean wait) {
         WorkerSnapshot snapshot = registry.snapshot();
         Map<String, List<Worker>> byBase = new LinkedHashMap<>();
         for (Worker w : snapshot.workers()) {
@@ -105,23 +126,43 @@ public final class WorkerMonitor implements AutoCloseable {
         }
         modelsFetchedAt.keySet().retainAll(byBase.keySet());
         long now = ticker.nanos();
-        try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
-            List<Future<?>> calls = new ArrayList<>();
-            for (Map.Entry<String, List<Worker>> e : byBase.entrySet()) {
-                String base = e.getKey();
-                if (scrapeLoads) {
-                    calls.add(executor.submit(() -> scrapeLoad(base, e.getValue())));
-                }
-                Long fetched = modelsFetchedAt.get(base);
-                boolean unknown = snapshot.modelsOf(e.getValue().get(0).id()) == null;
-                if (unknown || fetched == null
-                        || now - fetched >= TimeUnit.SECONDS.toNanos(MODEL_REFRESH_SECONDS)) {
-                    calls.add(executor.submit(() -> refreshModels(base)));
-                }
+        List<Future<?>> started = new ArrayList<>();
+        for (Map.Entry<String, List<Worker>> e : byBase.entrySet()) {
+            String base = e.getKey();
+            Long fetched = modelsFetchedAt.get(base);
+            boolean unknown = snapshot.modelsOf(e.getValue().get(0).id()) == null;
+            boolean modelsDue = unknown || fetched == null
+                    || now - fetched >= TimeUnit.SECONDS.toNanos(MODEL_REFRESH_SECONDS);
+            if (!(scrapeLoads || modelsDue) || !busy.add(base)) {
+                continue;
             }
-            for (Future<?> f : calls) {
+            try {
+                started.add(calls.submit(() -> {
+                    try {
+                        if (scrapeLoads) {
+                            scrapeLoad(base, e.getValue());
+                        }
+                        if (modelsDue) {
+                            refreshModels(base);
+                        }
+                    } finally {
+                        busy.remove(base);
+                    }
+                }));
+            } catch (RejectedExecutionException closing) {
+                busy.remove(base);
+                return;
+            }
+        }
+        if (wait) {
+            // one deadline for the round: a server that hangs through every call holds the start-up back no longer
+            long deadline = System.nanoTime() + CALL_TIMEOUT.toNanos() + TimeUnit.MILLISECONDS.toNanos(500);
+            for (Future<?> f : started) {
                 try {
-                    f.get(CALL_TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS);
+                    f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
                 } catch (Exception ignored) {
                     // each call logs and handles its own failure
                 }
@@ -183,11 +224,11 @@ public final class WorkerMonitor implements AutoCloseable {
             if (queue == null) {
                 w.clearExternalLoad();
             } else if (w.dpRank() >= 0 && queue.containsKey(Integer.toString(w.dpRank()))) {
-                w.observeQueue(queue.get(Integer.toString(w.dpRank())));
+                w.observeQueue(queue.get(Integer.toString(w.dpRank())), ticker.nanos());
             } else {
                 int total = queue.values().stream().mapToInt(Integer::intValue).sum();
                 // a server without per-engine figures: share its total among the ranks we route to
-                w.observeQueue(w.dpRank() >= 0 ? total / ranks.size() : total);
+                w.observeQueue(w.dpRank() >= 0 ? total / ranks.size() : total, ticker.nanos());
             }
         }
     }
@@ -211,5 +252,6 @@ public final class WorkerMonitor implements AutoCloseable {
         if (loop != null) {
             loop.interrupt();
         }
+        calls.shutdownNow();
     }
 }

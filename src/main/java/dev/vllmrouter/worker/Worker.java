@@ -22,7 +22,7 @@ public final class Worker {
     private final String zmqAddress;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final LongAdder processed = new LongAdder();
-    private volatile int externalLoad;
+    private final ExternalLoad externalLoad = new ExternalLoad();
     private final CircuitBreaker breaker;
     private final LongAdder successes = new LongAdder();
     private final LongAdder failures = new LongAdder();
@@ -101,25 +101,34 @@ public final class Worker {
      * reported that did not come from this router (other routers, direct clients), as last scraped.
      */
     public int load() {
-        return inFlight.get() + externalLoad;
+        return inFlight.get() + externalLoad.estimate();
     }
 
     /** Work queued or running on the worker that this router did not send, as last observed (0 when unknown). */
     public int externalLoad() {
-        return externalLoad;
+        return externalLoad.estimate();
     }
 
     /**
      * Records a scrape of the worker's own queue ({@code running + waiting}); what exceeds this router's in-flight count
-     * at that moment is attributed to others.
+     * at that moment is attributed to others, at full weight.
      */
     public void observeQueue(int workerReported) {
-        externalLoad = Math.max(0, workerReported - inFlight.get());
+        externalLoad.sampleFresh(workerReported, inFlight.get());
+    }
+
+    /**
+     * Records a scrape of the worker's own queue taken at {@code nowNanos}, one of a periodic series: what exceeds this
+     * router's in-flight count is attributed to others, discounted for the staleness of a sample of that period
+     * ({@link ExternalLoad}).
+     */
+    public void observeQueue(int workerReported, long nowNanos) {
+        externalLoad.sample(workerReported, inFlight.get(), processed.sum(), nowNanos);
     }
 
     /** Forgets the external load (the worker could not be scraped). */
     public void clearExternalLoad() {
-        externalLoad = 0;
+        externalLoad.clear();
     }
 
     /** Requests dispatched to this worker since it was added. */

@@ -48,6 +48,19 @@ class RouterCliTest {
     }
 
     @Test
+    void theLoadCheckIntervalTakesFractionsOfASecond() {
+        assertThat(RouterCli.parse(NO_ENV).loadCheckInterval()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(RouterCli.parse(NO_ENV, "--load-check-interval-secs", "0.25").loadCheckInterval())
+                .isEqualTo(Duration.ofMillis(250));
+        assertThat(RouterCli.parse(Map.of("VLLM_ROUTER_LOAD_CHECK_INTERVAL_SECS", "0.5")).loadCheckInterval())
+                .isEqualTo(Duration.ofMillis(500));
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--load-check-interval-secs", "0"))
+                .hasMessageContaining("--load-check-interval-secs");
+        assertThatThrownBy(() -> RouterCli.parse(NO_ENV, "--load-check-interval-secs", "NaN"))
+                .hasMessageContaining("--load-check-interval-secs");
+    }
+
+    @Test
     void reliabilityFlagsAreHonoured() {
         RouterConfig c = RouterCli.parse(NO_ENV, "--retry-max-retries", "2", "--retry-initial-backoff-ms", "10",
                 "--retry-max-backoff-ms", "100", "--retry-backoff-multiplier", "2", "--retry-jitter-factor", "0",

@@ -2,7 +2,6 @@ package dev.vllmrouter.bench;
 
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
@@ -71,7 +70,10 @@ final class FleetSim {
     private final List<Worker> workers;
     private final Router router;
     private final Runnable tick;
-    private final Map<Worker, Integer> index = new IdentityHashMap<>();
+    /** Worker id → its position: replicas of a router each have their own {@code Worker} objects for one worker. */
+    private final Map<String, Integer> index = new java.util.HashMap<>();
+    /** Requests running on each worker, whichever router replica sent them. */
+    private final int[] inFlight;
     private final PrefixCacheModel[] caches;
     private final PriorityQueue<Event> queue =
             new PriorityQueue<>(Comparator.comparingLong(Event::time).thenComparingLong(Event::seq));
@@ -99,17 +101,18 @@ final class FleetSim {
      * @param tick    run every {@link #TICK_US} of virtual time (cache_aware's eviction), or {@code null}
      */
     FleetSim(QualityParams p, ChatText text, List<Worker> workers, Router router, Runnable tick) {
-        this(p, text, workers, router, tick, null, null, null);
+        this(p, text, workers, router, tick, List.of(), null, null);
     }
 
     /**
-     * @param kvIndex      fed by every worker's prefix-cache changes, as its KV events would (instantly), or null
+     * @param kvIndexes    each fed by every worker's prefix-cache changes, as its KV events would be (at once unless
+     *                     {@link #eventLag} is set); one per router replica, since each follows the same events
      * @param virtualNanos set to the virtual time in nanoseconds as the simulation advances (the index's clock), or
      *                     null
      * @param atHalf       run once when half of all requests have arrived (a disturbance), or null
      */
     FleetSim(QualityParams p, ChatText text, List<Worker> workers, Router router, Runnable tick,
-             dev.vllmrouter.kvindex.KvIndex kvIndex, java.util.concurrent.atomic.AtomicLong virtualNanos,
+             List<dev.vllmrouter.kvindex.KvIndex> kvIndexes, java.util.concurrent.atomic.AtomicLong virtualNanos,
              java.util.function.Consumer<FleetSim> atHalf) {
         this.virtualNanos = virtualNanos;
         this.atHalf = atHalf;
@@ -119,12 +122,15 @@ final class FleetSim {
         this.router = router;
         this.tick = tick;
         this.caches = new PrefixCacheModel[workers.size()];
+        this.inFlight = new int[workers.size()];
         for (int i = 0; i < workers.size(); i++) {
-            index.put(workers.get(i), i);
+            index.put(workers.get(i).id(), i);
             caches[i] = new PrefixCacheModel(p.blockSize(), p.capacityBlocks());
-            if (kvIndex != null) {
-                caches[i].listener(new IndexFeed(this, kvIndex, workers.get(i).id(), p.blockSize()));
-                kvIndex.addSource(workers.get(i).id());
+            if (!kvIndexes.isEmpty()) {
+                caches[i].listener(new IndexFeed(this, List.copyOf(kvIndexes), workers.get(i).id(), p.blockSize()));
+                for (dev.vllmrouter.kvindex.KvIndex kvIndex : kvIndexes) {
+                    kvIndex.addSource(workers.get(i).id());
+                }
             }
         }
         this.busyUs = new long[workers.size()];
@@ -211,6 +217,21 @@ final class FleetSim {
         caches[i].lookupAndStore(ids);
     }
 
+    /** Requests running on worker {@code i} now, from every router replica (what its {@code /metrics} reports). */
+    int inFlight(int i) {
+        return inFlight[i];
+    }
+
+    /** The virtual time, in nanoseconds. */
+    long nowNanos() {
+        return now * 1000;
+    }
+
+    /** The position of the worker with this id. */
+    int indexOf(String workerId) {
+        return index.get(workerId);
+    }
+
     private void arrive(Conversation c) {
         if (atHalf != null && arrivals++ == (long) p.conversations() * p.turns() / 2) {
             atHalf.accept(this);
@@ -221,8 +242,8 @@ final class FleetSim {
             throw new IllegalStateException("no worker chosen");
         }
         Worker w = d.worker();
-        int i = index.get(w);
-        int others = w.inFlight();
+        int i = index.get(w.id());
+        int others = inFlight[i]++;
         Lease lease = w.acquire();
         PrefixCacheModel.Lookup lookup = caches[i].lookupAndStore(prompt);
         hitTokens += lookup.cachedTokens();
@@ -238,6 +259,7 @@ final class FleetSim {
     }
 
     private void complete(Conversation c, Lease lease) {
+        inFlight[index.get(lease.worker().id())]--;
         lease.close();
         text.appendTurn(c.history, c.id, c.turn);
         c.turn++;
@@ -297,8 +319,7 @@ final class FleetSim {
         if (t > now) {
             int max = 0;
             long sum = 0;
-            for (Worker w : workers) {
-                int f = w.inFlight();
+            for (int f : inFlight) {
                 max = Math.max(max, f);
                 sum += f;
             }
@@ -313,7 +334,7 @@ final class FleetSim {
     }
 
     /** A worker's prefix-cache changes applied to the index as its KV events would be: at once, or after a lag. */
-    private record IndexFeed(FleetSim sim, dev.vllmrouter.kvindex.KvIndex index, String id, int blockSize)
+    private record IndexFeed(FleetSim sim, List<dev.vllmrouter.kvindex.KvIndex> indexes, String id, int blockSize)
             implements PrefixCacheModel.Listener {
         @Override
         public void changed(int[] tokens, long[] hashes, long[] evicted, int[][] runs) {
@@ -323,12 +344,16 @@ final class FleetSim {
                 long[] stored = java.util.Arrays.copyOfRange(hashes, run[0], run[1]);
                 Long parent = run[0] == 0 ? null : hashes[run[0] - 1];
                 int[] ids = java.util.Arrays.copyOfRange(tokens, run[0] * blockSize, run[1] * blockSize);
-                stores.add(() -> index.stored(id, stored, parent, ids, blockSize, null, null,
-                        dev.vllmrouter.kvindex.Medium.GPU));
+                for (dev.vllmrouter.kvindex.KvIndex index : indexes) {
+                    stores.add(() -> index.stored(id, stored, parent, ids, blockSize, null, null,
+                            dev.vllmrouter.kvindex.Medium.GPU));
+                }
             }
             sim.toIndex(() -> {
                 if (gone.length > 0) {
-                    index.removed(id, gone, dev.vllmrouter.kvindex.Medium.GPU);
+                    for (dev.vllmrouter.kvindex.KvIndex index : indexes) {
+                        index.removed(id, gone, dev.vllmrouter.kvindex.Medium.GPU);
+                    }
                 }
                 stores.forEach(Runnable::run);
             });
@@ -336,7 +361,7 @@ final class FleetSim {
 
         @Override
         public void cleared() {
-            sim.toIndex(() -> index.reset(id));
+            sim.toIndex(() -> indexes.forEach(index -> index.reset(id)));
         }
     }
 }

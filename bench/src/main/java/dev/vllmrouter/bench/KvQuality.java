@@ -146,7 +146,7 @@ final class KvQuality {
 
     private static SimResult oracle(QualityParams p, ChatText text, Situation s) {
         List<Worker> ws = Fleet.of(p.workers()).snapshot().workers();
-        return disturbed(new FleetSim(p, text, ws, new OracleRouter(ws), null, null, null, atHalf(s, () -> { })),
+        return disturbed(new FleetSim(p, text, ws, new OracleRouter(ws), null, List.of(), null, atHalf(s, () -> { })),
                 p, s).run("oracle");
     }
 
@@ -167,7 +167,7 @@ final class KvQuality {
                 () -> {
                     policy[0].evict();
                     other.evict();
-                }, null, null, atHalf(s, restart));
+                }, List.of(), null, atHalf(s, restart));
         return disturbed(sim, p, s).run("cache_aware (tree)");
     }
 
@@ -192,7 +192,7 @@ final class KvQuality {
                     policy[0].tree().evict();
                     other.tree().evict();
                     index.expireSpeculation();
-                }, index, clock, atHalf(s, restart));
+                }, List.of(index), clock, atHalf(s, restart));
         return disturbed(sim, p, s).run(v.name());
     }
 

@@ -49,6 +49,7 @@ public final class RoutingQuality {
         }
         QualityParams kv = p.forKvIndex();
         KvQuality.print(kv, KvQuality.run(kv, text));
+        ReplicaQuality.print(kv, ReplicaQuality.run(kv, text));
         printKeyMovement(p.seed());
         System.out.printf(Locale.ROOT, "%n(simulated in %.1f s of wall time)%n", (System.nanoTime() - started) / 1e9);
     }
