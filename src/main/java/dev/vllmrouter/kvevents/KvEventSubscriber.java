@@ -254,6 +254,7 @@ public final class KvEventSubscriber implements AutoCloseable {
         while ((event = ZMQ.Event.recv(s.monitor(), ZMQ.DONTWAIT)) != null) {
             if (event.getEvent() == ZMQ.EVENT_CONNECTED) {
                 s.source().connected = true;
+                joinReplay(s.source());
             } else if (event.getEvent() == ZMQ.EVENT_DISCONNECTED) {
                 s.source().disconnected();
                 LOG.log(Level.WARNING, "KV events: lost the connection to {0} ({1}); fallback until its next batch",
@@ -298,6 +299,51 @@ public final class KvEventSubscriber implements AutoCloseable {
                 start(src, seq, payload);
             }
         }
+    }
+
+    /**
+     * On the first connection to a source with a replay endpoint: asks the engine for everything it buffered, so that a
+     * router that starts (or restarts) next to running engines knows their caches at once instead of at their next
+     * batch. An empty buffer means the engine has published nothing: its cache is empty, which the index knows
+     * exactly. A buffer that no longer reaches back to batch 0 is applied all the same (the index is then incomplete,
+     * degraded: it may under-report, never over-report). Live batches the replay covered are skipped as copies; one
+     * lost between the replay and the subscription shows as a gap and is replayed in turn.
+     */
+    private void joinReplay(KvSource src) {
+        if (src.replayEndpoint == null || src.joinReplayTried || src.sequence.expected() >= 0) {
+            return;
+        }
+        src.joinReplayTried = true;
+        List<ReplayClient.Replayed> got = ReplayClient.fetch(context, src.replayEndpoint, 0, REPLAY_TIMEOUT);
+        if (got == null) {
+            src.replayFailures++;
+            LOG.log(Level.WARNING, "KV events from {0}: no answer to the replay at {1}; its index starts at its next "
+                    + "batch", src.id, src.replayEndpoint);
+            return;
+        }
+        long now = ticker.nanos();
+        if (got.isEmpty()) {
+            src.knownEmpty(now);
+            LOG.log(Level.INFO, "KV events from {0}: nothing published yet, the index is exact", src.id);
+            return;
+        }
+        long first = got.get(0).seq();
+        long expect = first;
+        for (ReplayClient.Replayed r : got) {
+            if (r.seq() != expect) {
+                break;
+            }
+            applyPayload(src, r.seq(), r.payload());
+            expect++;
+        }
+        src.sequence.replayed(first);
+        src.replays++;
+        if (first == 0) {
+            src.markComplete();
+        } else {
+            src.markIncomplete("joined the engine at batch " + first + " (its replay buffer reaches back no further)");
+        }
+        LOG.log(Level.INFO, "KV events from {0}: caught up on joining, batches {1}..{2}", src.id, first, expect - 1);
     }
 
     /** The first batch of a stream (after subscribing, or from a restarted engine). */

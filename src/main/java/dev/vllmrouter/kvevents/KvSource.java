@@ -39,6 +39,8 @@ final class KvSource {
     private long trafficSinceNanos = -1;
     private volatile boolean demoted;
 
+    /** The replay on first connection was asked for (once per source). */
+    boolean joinReplayTried;
     volatile boolean connected;
     volatile SourceState state = SourceState.FALLBACK;
     volatile String reason = "no batch yet";
@@ -102,6 +104,18 @@ final class KvSource {
     void received(long seq, long now) {
         sequence.applied(seq);
         lastSequence = seq;
+        lastEventNanos = now;
+        processedAtLastEvent = worker.processed();
+        trafficSinceNanos = -1;
+        receiving = true;
+    }
+
+    /**
+     * The engine's replay buffer was empty on joining: it has published nothing, its cache is empty, and the index
+     * (empty) knows that exactly.
+     */
+    void knownEmpty(long now) {
+        markComplete();
         lastEventNanos = now;
         processedAtLastEvent = worker.processed();
         trafficSinceNanos = -1;

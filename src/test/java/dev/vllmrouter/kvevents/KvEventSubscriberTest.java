@@ -49,6 +49,10 @@ class KvEventSubscriberTest {
                 Duration.ofSeconds(5), 10_000), registry::snapshot, index, clock::get).start();
         open.add(0, s); // closed after the publisher
         p.awaitSubscriber(WAIT);
+        if (p.replayPort >= 0) {
+            // on connecting, the subscriber asks for the engine's buffer once (joinReplay): let that happen first
+            await().atMost(WAIT).until(() -> p.replayRequests() >= 1);
+        }
         return s;
     }
 
@@ -123,7 +127,7 @@ class KvEventSubscriberTest {
         assertThat(st.gaps()).isEqualTo(1);
         assertThat(st.replays()).isEqualTo(1);
         assertThat(st.resets()).isZero();
-        assertThat(p.replayRequests()).isEqualTo(1);
+        assertThat(p.replayRequests()).as("one on joining, one for the gap").isEqualTo(2);
     }
 
     @Test
@@ -190,6 +194,43 @@ class KvEventSubscriberTest {
         await().atMost(WAIT).until(() -> s.status(WORKER).lastSequence() == 2);
         assertThat(held(1, 3)).isEqualTo(48);
         assertThat(s.status(WORKER).state()).isEqualTo(SourceState.EXACT);
+    }
+
+    @Test
+    void joiningCatchesUpFromTheReplayBufferBeforeAnyNewBatch() {
+        ScriptedPublisher p = publisher(true);
+        p.lose(0, batch(stored(1, 0)));
+        p.lose(1, batch(stored(1, 1)));
+        KvEventSubscriber s = subscribe(p);
+        await().atMost(WAIT).until(() -> s.status(WORKER).lastSequence() == 1 && held(1, 2) == 32
+                && s.status(WORKER).state() == SourceState.EXACT);
+        assertThat(s.status(WORKER).replays()).isEqualTo(1);
+    }
+
+    @Test
+    void joiningAnEngineThatPublishedNothingIsExactAtOnce() {
+        ScriptedPublisher p = publisher(true);
+        KvEventSubscriber s = subscribe(p);
+        await().atMost(WAIT).until(() -> s.status(WORKER).state() == SourceState.EXACT);
+        assertThat(s.status(WORKER).lastSequence()).isEqualTo(-1);
+        p.send(0, batch(stored(1, 0)));
+        await().atMost(WAIT).until(() -> s.status(WORKER).lastSequence() == 0);
+        assertThat(s.status(WORKER).state()).isEqualTo(SourceState.EXACT);
+        assertThat(held(1, 1)).isEqualTo(16);
+    }
+
+    @Test
+    void joiningWhenTheReplayBufferNoLongerReachesBackIsDegraded() {
+        ScriptedPublisher p = publisher(true);
+        p.lose(0, batch(stored(1, 0)));
+        p.lose(1, batch(stored(2, 0)));
+        p.forgetBefore(1);
+        KvEventSubscriber s = subscribe(p);
+        await().atMost(WAIT).until(() -> s.status(WORKER).lastSequence() == 1);
+        assertThat(s.status(WORKER).state()).isEqualTo(SourceState.DEGRADED);
+        assertThat(s.status(WORKER).reason()).contains("joined the engine at batch 1");
+        assertThat(held(2, 1)).as("what the buffer still held is known").isEqualTo(16);
+        assertThat(held(1, 1)).isZero();
     }
 
     @Test
