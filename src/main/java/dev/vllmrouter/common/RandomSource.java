@@ -28,18 +28,29 @@ public interface RandomSource {
         };
     }
 
-    /** A deterministic source for tests; thread-safe through a lock-free-enough synchronized split. */
+    /** A deterministic source for tests; thread-safe through a lock (not a monitor: no pinned carrier on JDK 21). */
     static RandomSource seeded(long seed) {
         SplittableRandom random = new SplittableRandom(seed);
+        java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
         return new RandomSource() {
             @Override
-            public synchronized int nextInt(int bound) {
-                return random.nextInt(bound);
+            public int nextInt(int bound) {
+                lock.lock();
+                try {
+                    return random.nextInt(bound);
+                } finally {
+                    lock.unlock();
+                }
             }
 
             @Override
-            public synchronized double nextDouble() {
-                return random.nextDouble();
+            public double nextDouble() {
+                lock.lock();
+                try {
+                    return random.nextDouble();
+                } finally {
+                    lock.unlock();
+                }
             }
         };
     }

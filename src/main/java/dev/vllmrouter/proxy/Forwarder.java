@@ -2,6 +2,7 @@ package dev.vllmrouter.proxy;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.locks.ReentrantLock;
 
 import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
@@ -168,26 +169,43 @@ public final class Forwarder {
     private static final class HangUp {
         /** Fired when the client left; never bound to a connection (the attempt loop only reads it). */
         final Cancellation left = new Cancellation();
+        /** A lock, not a monitor: cancelling closes a socket, which may park (a pinned carrier on JDK 21). */
+        private final ReentrantLock lock = new ReentrantLock();
         private Cancellation attempt;
 
-        synchronized void clientLeft() {
-            left.cancel();
-            if (attempt != null) {
-                attempt.cancel();
+        void clientLeft() {
+            lock.lock();
+            try {
+                left.cancel();
+                if (attempt != null) {
+                    attempt.cancel();
+                }
+            } finally {
+                lock.unlock();
             }
         }
 
         /** A new attempt's cancellation (already fired when the client has left). */
-        synchronized Cancellation attempt() {
-            attempt = new Cancellation();
-            if (left.cancelled()) {
-                attempt.cancel();
+        Cancellation attempt() {
+            lock.lock();
+            try {
+                attempt = new Cancellation();
+                if (left.cancelled()) {
+                    attempt.cancel();
+                }
+                return attempt;
+            } finally {
+                lock.unlock();
             }
-            return attempt;
         }
 
-        synchronized void attemptOver() {
-            attempt = null;
+        void attemptOver() {
+            lock.lock();
+            try {
+                attempt = null;
+            } finally {
+                lock.unlock();
+            }
         }
     }
 

@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.helidon.common.socket.HelidonSocket;
@@ -205,11 +206,16 @@ public final class ClientConnections implements Http1ConnectionListener {
         return w;
     }
 
-    /** One watched request; its monitor state changes under its own lock, so closing it sees the idle mode. */
+    /**
+     * One watched request; its monitor state changes under its own lock, so closing it sees the idle mode. A lock, not
+     * a monitor: {@code onGone} closes sockets under it, and a virtual thread waiting on a monitor pins its carrier on
+     * JDK 21.
+     */
     private final class Watch implements AutoCloseable {
         private final HelidonSocket socket;
         private final Runnable onGone;
         private final long since;
+        private final ReentrantLock lock = new ReentrantLock();
         private boolean done;
         private boolean idling;
 
@@ -223,7 +229,16 @@ public final class ClientConnections implements Http1ConnectionListener {
          * One sweep: starts the monitor, or looks whether the client left. {@code onGone} runs under the lock, so
          * once {@link #close()} returns it has either run completely or will never run.
          */
-        synchronized void check(long now) {
+        void check(long now) {
+            lock.lock();
+            try {
+                checkLocked(now);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        private void checkLocked(long now) {
             if (done) {
                 return;
             }
@@ -252,8 +267,11 @@ public final class ClientConnections implements Http1ConnectionListener {
 
         @Override
         public void close() {
-            synchronized (this) {
+            lock.lock();
+            try {
                 done = true;
+            } finally {
+                lock.unlock();
             }
             watches.remove(this);
         }

@@ -3,6 +3,7 @@ package dev.vllmrouter.tracing;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
 
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
@@ -27,6 +28,8 @@ final class ServerSpan implements RequestSpan {
     private final String path;
     private final AtomicBoolean ended = new AtomicBoolean();
     private final List<ClientSpan> attempts = new ArrayList<>(1);
+    /** Guards {@link #attempts}; a lock, not a monitor, so a waiting virtual thread never pins its carrier (JDK 21). */
+    private final ReentrantLock lock = new ReentrantLock();
     private volatile boolean failed;
 
     ServerSpan(Span span, Tracer tracer, String method, String path) {
@@ -63,8 +66,11 @@ final class ServerSpan implements RequestSpan {
     public UpstreamSpan attempt(String workerId, String workerUrl, int attempt, String phase) {
         ClientSpan child = new ClientSpan(tracer.spanBuilder(method).setParent(context).setSpanKind(SpanKind.CLIENT),
                 method, path, workerId, workerUrl, attempt, phase);
-        synchronized (this) {
+        lock.lock();
+        try {
             attempts.add(child);
+        } finally {
+            lock.unlock();
         }
         return child;
     }
@@ -83,9 +89,12 @@ final class ServerSpan implements RequestSpan {
             return;
         }
         List<ClientSpan> children;
-        synchronized (this) {
+        lock.lock();
+        try {
             children = List.copyOf(attempts);
             attempts.clear();
+        } finally {
+            lock.unlock();
         }
         for (ClientSpan child : children) {
             child.endWithParent(); // no-op for those that ended on their own

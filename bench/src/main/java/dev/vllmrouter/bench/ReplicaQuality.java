@@ -28,6 +28,8 @@ import dev.vllmrouter.worker.WorkerRegistry;
  * {@code sample} of virtual time each replica's workers get {@link Worker#observeQueue} with the requests running on
  * them from all replicas (the scrape of {@code /metrics} every {@code --load-check-interval-secs}); in between, only
  * its own in-flight changes are seen.
+ * Two rows take each sample at full weight, as the router did before {@code ExternalLoad} discounted a sample for its
+ * staleness: what the discount buys.
  * <p>Disturbances: one replica killed half-way (the Service then spreads over two); one replica restarted half-way (a
  * rolling update: its tree and counts start empty; its index is rebuilt from the engines' replay buffers, as with
  * {@code --kv-events-replay-port}, so it is modelled as kept).
@@ -49,6 +51,10 @@ final class ReplicaQuality {
         SAMPLED("3 replicas, worker load sampled every 0.5 s", REPLICAS, HALF_SECOND_US, Disturbance.NONE),
         SAMPLED_1S("3 replicas, worker load sampled every 1 s", REPLICAS, 1_000_000, Disturbance.NONE),
         DEFAULT_SAMPLING("3 replicas, sampled every 5 s (the flag's default)", REPLICAS, FIVE_SECONDS_US,
+                Disturbance.NONE),
+        FULL_WEIGHT("3 replicas, every 0.5 s, samples at full weight (no discount)", REPLICAS, HALF_SECOND_US,
+                Disturbance.NONE),
+        FULL_WEIGHT_5S("3 replicas, every 5 s, samples at full weight (no discount)", REPLICAS, FIVE_SECONDS_US,
                 Disturbance.NONE),
         UNSAMPLED("3 replicas, each knowing only its own in-flight", REPLICAS, 0, Disturbance.NONE),
         KILLED("3 replicas (0.5 s), one killed half-way", REPLICAS, HALF_SECOND_US, Disturbance.KILL),
@@ -137,7 +143,12 @@ final class ReplicaQuality {
             sim.every(s.sampleUs, s.sampleUs, f -> {
                 for (Replica r : replicas) {
                     for (Worker w : r.registry().snapshot().workers()) {
-                        w.observeQueue(f.inFlight(f.indexOf(w.id())), f.nowNanos());
+                        int reported = f.inFlight(f.indexOf(w.id()));
+                        if (s == Situation.FULL_WEIGHT || s == Situation.FULL_WEIGHT_5S) {
+                            w.observeQueue(reported); // what the router did before ExternalLoad's discount
+                        } else {
+                            w.observeQueue(reported, f.nowNanos());
+                        }
                     }
                 }
             });
