@@ -59,6 +59,7 @@ import dev.vllmrouter.server.Drain;
 import dev.vllmrouter.server.RouterContext;
 import dev.vllmrouter.server.RouterServer;
 import dev.vllmrouter.tokenize.PromptTokenizers;
+import dev.vllmrouter.worker.ModelAdapters;
 import dev.vllmrouter.tokenize.TokenizerLoadException;
 import dev.vllmrouter.tracing.Tracing;
 import dev.vllmrouter.upstream.UpstreamClient;
@@ -106,6 +107,7 @@ public final class RouterApp implements AutoCloseable {
     private RouterApp(RouterConfig config, ApiClient kubeClient) {
         this.config = config;
         tokenizers = tokenizers(config.tokenizers());
+        ModelAdapters adapters = new ModelAdapters();
         Ticker ticker = Ticker.system();
         RandomSource random = RandomSource.threadLocal();
         PrometheusMetrics prometheus = new PrometheusMetrics();
@@ -151,7 +153,7 @@ public final class RouterApp implements AutoCloseable {
         boolean byIndex = policy instanceof KvAwarePolicy;
         Forwarder forwarder = new Forwarder(policyRuntime, client, headerRules, ticker,
                 config.requestTimeout(), config.readTimeout(), config.decisionHeader(), config.retry(), random,
-                sleeper, Clock.systemUTC(), metrics, byIndex && !tokenizers.isEmpty() ? new TokenizedPrompts(tokenizers)
+                sleeper, Clock.systemUTC(), metrics, byIndex && !tokenizers.isEmpty() ? new TokenizedPrompts(tokenizers, adapters)
                         : null, byIndex ? predictionCheck::observed : null);
         if (byIndex && tokenizers.isEmpty()) {
             LOG.log(Level.WARNING, "--kv-events-port without --tokenizer-path: the router cannot compute prompt "
@@ -173,7 +175,7 @@ public final class RouterApp implements AutoCloseable {
                     new PolicyRuntime(decodePolicy, () -> registry.snapshot(Role.DECODE)), client, headerRules,
                     new AnswerRelay(ticker, metrics, true), ticker, random, mooncake, moriio,
                     config.requestTimeout(), config.readTimeout(), config.decisionHeader(), config.retry(), sleeper,
-                    metrics, prefillByIndex ? new TokenizedPrompts(tokenizers) : null);
+                    metrics, prefillByIndex ? new TokenizedPrompts(tokenizers, adapters) : null);
             if (mooncake != null) {
                 registry.snapshot(Role.PREFILL).workers().forEach(mooncake::await);
             }
@@ -202,7 +204,7 @@ public final class RouterApp implements AutoCloseable {
             }
         }
         monitor = new WorkerMonitor(registry, client, ticker, config.loadCheckInterval(), loadAware,
-                pd != null ? pd.workerApiKey() : config.apiKey());
+                pd != null ? pd.workerApiKey() : config.apiKey(), adapters);
         HealthConfig hc = config.health();
         healthChecker = new HealthChecker(registry, new HealthProbe(client, hc.endpoint(), hc.timeout()),
                 hc.failureThreshold(), hc.successThreshold(), hc.interval(), hc.timeout());

@@ -153,6 +153,39 @@ class KvRoutingIT {
     }
 
     @Test
+    void anAnswerIsEncodedAheadSoTheNextTurnEncodesOnlyItsQuestion() throws Exception {
+        dev.vllmrouter.tokenize.PromptTokenizer tokenizer = fleet.router().tokenizers().forModel("demo").orElseThrow();
+        String system = "{\"role\":\"system\",\"content\":\"You answer about caches, turn by turn.\"}";
+        String first = "{\"role\":\"user\",\"content\":\"What does a router do with KV events?\"}";
+        // a streamed answer, collected as a client does
+        java.net.http.HttpRequest streamed = java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(fleet.url("/v1/chat/completions"))).header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\":\"demo\",\"stream\":true,"
+                        + "\"max_tokens\":12,\"messages\":[" + system + "," + first + "]}")).build();
+        HttpResponse<java.io.InputStream> res = fleet.http().send(streamed,
+                HttpResponse.BodyHandlers.ofInputStream());
+        StringBuilder answer = new StringBuilder();
+        for (String event : dev.vllmrouter.testing.Sse.readEvents(res.body())) {
+            if (event.startsWith("{")) {
+                JsonNode delta = JSON.readTree(event).path("choices").path(0).path("delta").path("content");
+                answer.append(delta.asText(""));
+            }
+        }
+        assertThat(answer).isNotEmpty();
+        await().atMost(WAIT).until(() -> tokenizer.warmedAnswers() >= 1);
+        long misses = tokenizer.cacheStats().misses();
+        HttpResponse<String> next = chat("[" + system + "," + first + ",{\"role\":\"assistant\",\"content\":"
+                + JSON.writeValueAsString(answer.toString()) + "},{\"role\":\"user\",\"content\":\"And then?\"}]");
+        assertThat(next.statusCode()).isEqualTo(200);
+        assertThat(tokenizer.cacheStats().misses() - misses).as("segments encoded for the next turn: its question")
+                .isEqualTo(1);
+        // a plain answer too
+        String plain = JSON.readTree(next.body()).path("choices").path(0).path("message").path("content").asText();
+        await().atMost(WAIT).until(() -> tokenizer.warmedAnswers() >= 2);
+        assertThat(plain).isNotEmpty();
+    }
+
+    @Test
     void aWorkerWhosePublisherDiesIsRoutedWithTheTreeWithoutAFailedRequest() throws Exception {
         Map<Integer, String> home = new HashMap<>();
         for (int c = 0; c < 6; c++) {

@@ -22,6 +22,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.upstream.UpstreamResponse;
+import dev.vllmrouter.worker.ModelAdapters;
 import dev.vllmrouter.worker.Worker;
 import dev.vllmrouter.worker.WorkerRegistry;
 import dev.vllmrouter.worker.WorkerSnapshot;
@@ -58,6 +59,7 @@ public final class WorkerMonitor implements AutoCloseable {
     private final Map<String, Long> modelsFetchedAt = new java.util.concurrent.ConcurrentHashMap<>();
     /** Servers whose calls are running (at most one set of calls per server at a time). */
     private final Set<String> busy = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final ModelAdapters adapters;
     private final ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
     private volatile boolean closed;
     private Thread loop;
@@ -77,6 +79,13 @@ public final class WorkerMonitor implements AutoCloseable {
      */
     public WorkerMonitor(WorkerRegistry registry, UpstreamClient client, Ticker ticker, Duration interval,
                          boolean scrapeLoads, String workerKey) {
+        this(registry, client, ticker, interval, scrapeLoads, workerKey, null);
+    }
+
+    /** @param adapters where the LoRA adapters each server lists are recorded ({@code /v1/models} cards with a parent) */
+    public WorkerMonitor(WorkerRegistry registry, UpstreamClient client, Ticker ticker, Duration interval,
+                         boolean scrapeLoads, String workerKey, ModelAdapters adapters) {
+        this.adapters = adapters;
         this.authorization = workerKey == null ? null : "Bearer " + workerKey;
         this.registry = registry;
         this.client = client;
@@ -125,6 +134,9 @@ public final class WorkerMonitor implements AutoCloseable {
             byBase.computeIfAbsent(w.baseUrl(), b -> new ArrayList<>()).add(w);
         }
         modelsFetchedAt.keySet().retainAll(byBase.keySet());
+        if (adapters != null) {
+            adapters.retain(byBase.keySet());
+        }
         long now = ticker.nanos();
         List<Future<?>> started = new ArrayList<>();
         for (Map.Entry<String, List<Worker>> e : byBase.entrySet()) {
@@ -193,11 +205,19 @@ public final class WorkerMonitor implements AutoCloseable {
             }
             JsonNode data = JSON.readTree(body).path("data");
             Set<String> ids = new HashSet<>();
+            Map<String, String> loras = new java.util.HashMap<>();
             for (JsonNode card : data) {
                 String id = card.path("id").asText(null);
                 if (id != null) {
                     ids.add(id);
+                    JsonNode parent = card.get("parent");
+                    if (parent != null && parent.isTextual() && !parent.textValue().equals(id)) {
+                        loras.put(id, parent.textValue()); // a LoRA adapter of that base model
+                    }
                 }
+            }
+            if (adapters != null && !ids.isEmpty()) {
+                adapters.update(base, loras);
             }
             return ids.isEmpty() ? null : ids;
         } catch (IOException | RuntimeException e) {

@@ -174,7 +174,7 @@ public final class KvAwarePolicy implements Policy {
                 int blockSize = blockSize(w);
                 {
                     long[] keys = keysBySize.computeIfAbsent(blockSize,
-                            bs -> BlockKeys.chain(tokens, bs, null, ids.cacheSalt()));
+                            bs -> BlockKeys.chain(tokens, bs, ids.lora(), ids.cacheSalt()));
                     KvIndex.Match m = byBlockSize.computeIfAbsent(blockSize,
                             bs -> index.lookupKeys(keys, bs)).get(w.id());
                     if (m != null) {
@@ -210,7 +210,7 @@ public final class KvAwarePolicy implements Policy {
         }
         if (best.state != SourceState.FALLBACK && !speculationTtl.isZero()) {
             long[] keys = keysBySize.computeIfAbsent(blockSize(chosen),
-                    bs -> BlockKeys.chain(tokens, bs, null, ids.cacheSalt()));
+                    bs -> BlockKeys.chain(tokens, bs, ids.lora(), ids.cacheSalt()));
             index.speculateKeys(chosen.id(), keys, best.confirmedBlocks, speculationTtl);
         }
         String reason = reason(best, second);

@@ -3,6 +3,7 @@ package dev.vllmrouter.proxy;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.UnaryOperator;
 
 import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
@@ -16,7 +17,6 @@ import dev.vllmrouter.openai.RouterException;
 import dev.vllmrouter.policy.Attempt;
 import dev.vllmrouter.policy.Decision;
 import dev.vllmrouter.policy.PolicyRuntime;
-import dev.vllmrouter.policy.RoutingKey;
 import dev.vllmrouter.tracing.UpstreamSpan;
 import dev.vllmrouter.upstream.Cancellation;
 import dev.vllmrouter.upstream.UpstreamClient;
@@ -95,7 +95,7 @@ public final class Forwarder {
     public void forward(ProxyRequest req, ClientSink sink) {
         long deadline = ticker.nanos() + requestTimeoutNanos;
         HangUp hangUp = new HangUp();
-        RoutingKey key = new RequestRoutingKey(req, promptIds);
+        RequestRoutingKey key = new RequestRoutingKey(req, promptIds);
         String model = req.facts().model();
         if (!policy.mayServe(model)) {
             throw new RouterException(new OpenAiError(ErrorKind.NOT_FOUND, "The model `" + model
@@ -150,7 +150,7 @@ public final class Forwarder {
             outcome = new AttemptLoop.Abandoned<>();
         }
         switch (outcome) {
-            case AttemptLoop.Answer<Void> a -> relay(req, sink, a, deadline);
+            case AttemptLoop.Answer<Void> a -> relay(req, sink, a, deadline, key);
             case AttemptLoop.Failed<Void> f -> throw f.timeout()
                     ? RouterException.upstream(ErrorKind.GATEWAY_TIMEOUT, "Worker " + f.worker().id()
                             + " did not answer in time", f.cause())
@@ -217,7 +217,8 @@ public final class Forwarder {
         }
     }
 
-    private void relay(ProxyRequest req, ClientSink sink, AttemptLoop.Answer<Void> a, long deadline) {
+    private void relay(ProxyRequest req, ClientSink sink, AttemptLoop.Answer<Void> a, long deadline,
+                       RequestRoutingKey key) {
         try {
             if (decisionHeader) {
                 sink.header(DECISION_HEADER, explain(a.decision(), a.attempt()));
@@ -229,15 +230,30 @@ public final class Forwarder {
         }
         int predicted = a.decision().predictedCached();
         UsageTap usage = cacheCheck != null && predicted >= 0 ? new UsageTap() : null;
+        // a tokenized chat's answer comes back as history next turn: its text is collected to be encoded ahead
+        AnswerText answer = key.tokenized() && a.status() == 200 && req.rawPath().endsWith("/v1/chat/completions")
+                ? new AnswerText() : null;
         try {
             relay.relay(req, sink, a.worker(), a.lease(), a.response(), a.sentAt(), deadline,
-                    usage == null ? null : usage.bodyHook(), usage == null ? null : usage.eventHook());
+                    both(usage == null ? null : usage.bodyHook(), answer == null ? null : answer.bodyHook()),
+                    both(usage == null ? null : usage.eventHook(), answer == null ? null : answer.eventHook()));
         } finally {
             a.trace().end(a.status());
         }
         if (usage != null && usage.reported() != UsageTap.NO_USAGE) {
             cacheCheck.observed(a.worker().id(), predicted, usage.reported());
         }
+        String text = answer == null ? null : answer.text();
+        if (text != null) {
+            Thread.ofVirtual().name("answer-tokenizer").start(() -> promptIds.answered(req, text));
+        }
+    }
+
+    private static UnaryOperator<byte[]> both(UnaryOperator<byte[]> first, UnaryOperator<byte[]> second) {
+        if (first == null) {
+            return second;
+        }
+        return second == null ? first : b -> second.apply(first.apply(b));
     }
 
     private static RouterException noWorker(AttemptLoop.NoWorker<?> n) {

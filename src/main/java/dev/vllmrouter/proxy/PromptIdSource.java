@@ -10,4 +10,12 @@ import dev.vllmrouter.policy.PromptIds;
 @FunctionalInterface
 public interface PromptIdSource {
     PromptIds of(ProxyRequest request);
+
+    /**
+     * A chat request whose ids {@link #of} computed was answered with {@code content}: it will come back as history
+     * in the conversation's next request, so its ids may be computed now, off that request's path. Called on a
+     * thread of its own after the answer reached the client. Must not throw.
+     */
+    default void answered(ProxyRequest request, String content) {
+    }
 }

@@ -70,6 +70,11 @@ public final class RequestRoutingKey implements RoutingKey {
         return promptIds;
     }
 
+    /** Whether the prompt's token ids were asked for and computed (the request was tokenized for routing). */
+    public boolean tokenized() {
+        return promptIdsDone && promptIds != null;
+    }
+
     private RoutingFields fields() {
         if (fields == null) {
             fields = request.body() == null ? RoutingFields.EMPTY : RoutingFields.parse(request.body());

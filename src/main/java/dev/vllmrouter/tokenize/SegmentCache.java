@@ -45,6 +45,16 @@ final class SegmentCache {
         }
     }
 
+    /** Whether a segment is cached; counts as neither hit nor miss (the ahead-of-time encoding of answers asks). */
+    boolean contains(String key) {
+        lock.lock();
+        try {
+            return map.containsKey(key);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     void put(String key, int[] ids) {
         long weight = weight(key, ids);
         if (weight > capacityBytes) {

@@ -33,7 +33,9 @@ class WorkerMonitorTest {
             byte[] body = exchange.getRequestURI().getPath().equals("/metrics")
                     ? ("vllm:num_requests_running{engine=\"0\"} " + (7 + scrapes.incrementAndGet() % 2)
                     + "\nvllm:num_requests_waiting{engine=\"0\"} 0\n").getBytes(StandardCharsets.UTF_8)
-                    : "{\"data\":[{\"id\":\"m\"}]}".getBytes(StandardCharsets.UTF_8);
+                    : ("{\"data\":[{\"id\":\"m\",\"parent\":null},"
+                    + "{\"id\":\"sql-lora\",\"parent\":\"m\",\"root\":\"/adapters/sql\"}]}")
+                    .getBytes(StandardCharsets.UTF_8);
             exchange.sendResponseHeaders(200, body.length);
             exchange.getResponseBody().write(body);
             exchange.close();
@@ -57,8 +59,9 @@ class WorkerMonitorTest {
             registry.add(WorkerUrl.parse("http://127.0.0.1:" + hanging.getLocalPort()), Set.of("m"));
             Worker sampled = registry.snapshot().workers().get(0);
             UpstreamClient client = new UpstreamClient(Duration.ofSeconds(2), Duration.ofSeconds(30));
+            dev.vllmrouter.worker.ModelAdapters adapters = new dev.vllmrouter.worker.ModelAdapters();
             try (WorkerMonitor monitor = new WorkerMonitor(registry, client, Ticker.system(),
-                    Duration.ofMillis(20), true)) {
+                    Duration.ofMillis(20), true, null, adapters)) {
                 monitor.start(); // the first round waits up to the call limit (2 s): the hanging server is still busy
                 int before = scrapes.get();
                 int hungBefore = hungCalls.get();
@@ -68,6 +71,9 @@ class WorkerMonitorTest {
                 // called it at least once per round
                 assertThat(hungCalls.get() - hungBefore).isLessThanOrEqualTo(3);
                 assertThat(sampled.externalLoad()).isBetween(7, 8);
+                // its /v1/models lists a LoRA adapter of "m": requests for it use m's tokenizer, keyed by its name
+                assertThat(adapters.parentOf("sql-lora")).isEqualTo("m");
+                assertThat(adapters.parentOf("m")).isNull();
             } finally {
                 for (Socket s : held) {
                     s.close();

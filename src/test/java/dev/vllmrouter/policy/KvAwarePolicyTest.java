@@ -105,6 +105,28 @@ class KvAwarePolicyTest {
     }
 
     @Test
+    void aLoraAdaptersBlocksMatchOnlyRequestsForThatAdapter() {
+        int[] p = prompt(9, 12 * BS);
+        long[] hashes = new long[12];
+        for (int b = 0; b < 12; b++) {
+            hashes[b] = 9_000_000L + b;
+        }
+        // worker 2's engine ran the prompt under adapter "sql-lora": its events carry the adapter's name
+        index.stored(ws.get(2).id(), hashes, null, p, BS, "sql-lora", null, Medium.GPU);
+        Decision lora = picker.pick(new RoutingKey.Fixed("/v1/chat/completions", "sql-lora", "",
+                new PromptIds(p, null, "sql-lora")), Attempt.first());
+        assertThat(lora.worker()).isSameAs(ws.get(2));
+        assertThat(lora.reason()).isEqualTo("kv_prefix");
+        assertThat(lora.predictedCached()).isEqualTo(11 * BS);
+        // the base model's request shares no block with it, nor does another adapter's
+        for (PromptIds other : List.of(new PromptIds(p, null), new PromptIds(p, null, "chat-lora"))) {
+            Decision d = picker.pick(new RoutingKey.Fixed("/v1/chat/completions", null, "", other),
+                    Attempt.first());
+            assertThat(d.detail()).contains("matched=0/" + 12 * BS);
+        }
+    }
+
+    @Test
     void cpuTierTokensAreCreditedAtADiscountAndNotPredictedAsGpuHits() {
         int[] p = prompt(3, 20 * BS + 5);
         store(ws.get(0), p, 20, Medium.CPU);

@@ -44,6 +44,9 @@ import dev.vllmrouter.tokenize.PromptTokenizer;
  *   <li>{@code chatNextTurn}: the next turn of a conversation whose earlier turn went through the router: the
  *       history's segments are cached, the previous answer (~1,400 characters) and the new question (~600) are new
  *       text in every call;</li>
+ *   <li>{@code chatNextTurnWarmed}: the same, but the previous answer was encoded when it passed through the router
+ *       ({@code warmAnswer}, not measured here): only the question is new;</li>
+ *   <li>{@code warmAnswer}: encoding an answer of ~1,400 characters ahead (off the next request's path);</li>
  *   <li>{@code chatRepeat}: the same body again (every segment cached): what is left besides encoding;</li>
  *   <li>{@code template}: the template render alone (from the parsed tree);</li>
  *   <li>{@code encode}: the whole rendered prompt in one native call, ids only, no cache;</li>
@@ -125,8 +128,16 @@ public class TokenizeBenchmark {
      * random places of a long text, so each is new to the cache (cheap: a few µs of copying).
      */
     private byte[] nextTurn() {
+        return nextTurn(null);
+    }
+
+    /** As {@link #nextTurn()}; the answer's text goes to {@code answerOut[0]} when given. */
+    private byte[] nextTurn(String[] answerOut) {
         int a = fresh.nextInt(freshText.length() - 1400);
         int q = fresh.nextInt(freshText.length() - 600);
+        if (answerOut != null) {
+            answerOut[0] = freshText.substring(a, a + 1400);
+        }
         byte[] answer = quoted(freshText.substring(a, a + 1400));
         byte[] question = quoted(freshText.substring(q, q + 600));
         byte[] out = new byte[nextTurnFrame[0].length + answer.length + nextTurnFrame[1].length + question.length
@@ -167,6 +178,41 @@ public class TokenizeBenchmark {
         @Setup(Level.Invocation)
         public void next(TokenizeBenchmark b) {
             body = b.nextTurn();
+        }
+    }
+
+    /**
+     * Per call: as {@link NextTurn}, but the previous answer was encoded when it passed through the router
+     * ({@link PromptTokenizer#warmAnswer}, outside the measured call): chatNextTurnWarmed.
+     */
+    @State(Scope.Thread)
+    public static class WarmedTurn {
+        byte[] body;
+
+        @Setup(Level.Trial)
+        public void previousTurn(TokenizeBenchmark b) throws IOException {
+            b.tokenizer.clearSegmentCache();
+            b.tokenizer.chat(JSON.readTree(b.previousBody));
+        }
+
+        @Setup(Level.Invocation)
+        public void next(TokenizeBenchmark b) {
+            String[] answer = new String[1];
+            body = b.nextTurn(answer);
+            b.tokenizer.warmAnswer(answer[0]);
+        }
+    }
+
+    /** Per call: a fresh answer of ~1,400 characters to encode ahead (warmAnswer). */
+    @State(Scope.Thread)
+    public static class FreshAnswer {
+        String answer;
+
+        @Setup(Level.Invocation)
+        public void next(TokenizeBenchmark b) {
+            String[] out = new String[1];
+            b.nextTurn(out);
+            answer = out[0];
         }
     }
 
@@ -228,6 +274,16 @@ public class TokenizeBenchmark {
     @Benchmark
     public int[] chatNextTurn(NextTurn next) throws IOException {
         return tokenizer.chat(JSON.readTree(next.body));
+    }
+
+    @Benchmark
+    public int[] chatNextTurnWarmed(WarmedTurn next) throws IOException {
+        return tokenizer.chat(JSON.readTree(next.body));
+    }
+
+    @Benchmark
+    public boolean warmAnswer(FreshAnswer fresh) {
+        return tokenizer.warmAnswer(fresh.answer);
     }
 
     @Benchmark
