@@ -341,6 +341,26 @@ class HttpClientConformanceIT {
     }
 
     @Test
+    void aConnectionWatchedWhileItsRequestWaitedLongCarriesItsNextRequests() {
+        // the worker takes 1.5 s to its first byte: past the 1 s after which the router watches the client for a
+        // hang-up by reading its socket ahead; that read must hand the next request's bytes to the connection
+        try (Fleet f = Fleet.start(1, sim -> sim.ttft(Duration.ofMillis(1500)));
+             WireClient c = WireClient.connect(f.router().port())) {
+            for (int i = 0; i < 2; i++) {
+                WireClient.Response r = c.send(post("/v1/chat/completions", "", CHAT)).read();
+                assertThat(r.status()).as("request %d on the connection", i).isEqualTo(200);
+                assertThat(r.bodyText()).contains("chat.completion");
+            }
+            // pipelined: the second request is already there while the first waits
+            c.send(post("/v1/chat/completions", "", CHAT) + post("/v1/completions", "",
+                    "{\"model\":\"demo\",\"prompt\":\"p\",\"max_tokens\":2}"));
+            assertThat(c.read().bodyText()).contains("chat.completion");
+            assertThat(c.read().bodyText()).contains("text_completion");
+            assertThat(f.worker(0).log().requests().stream().filter(q -> q.path().startsWith("/v1/c"))).hasSize(4);
+        }
+    }
+
+    @Test
     void aClientThatStopsReadingAStreamIsCutByTheWriteTimeoutAndFreesItsSlot() {
         try (Fleet f = Fleet.start(1, "--max-concurrent-requests", "1", "--client-write-timeout-secs", "1",
                 "--queue-timeout-secs", "30")) {

@@ -31,11 +31,12 @@ import dev.vllmrouter.config.ClientListenerConfig;
  *     connection remembered for the handler that then runs on the same thread.</li>
  * <li><b>Hang-ups</b> ({@link #watch}): a client that closes its connection while its request is in a stage that
  *     writes nothing to it (waiting for a worker's answer, a prefill, the admission queue). A watch costs nothing
- *     at first; one that lasts {@value #WATCH_AFTER_MILLIS} ms puts the socket in Helidon's idle mode — a monitor
- *     thread keeps one read pending, so a FIN from the client marks the socket closed, while a byte the client sends
- *     (its next request) is kept for Helidon — and the next sweeps look at it. The next read by Helidon ends the idle
- *     mode by itself. Answers that come sooner, as most do, never start a monitor thread (a virtual thread reading
- *     in 101 ms slices).</li>
+ *     at first; one that lasts {@value #WATCH_AFTER_MILLIS} ms starts a read of the client's socket ahead of the
+ *     connection ({@link WireReader#readAhead}): a virtual thread blocked in that read costs nothing while it waits; a
+ *     FIN (or a reset) ends it at once and the watch acts on it then, while bytes the client sends (its next request)
+ *     are handed to the connection's next read. (Helidon's own idle mode, used only for a connection that is not the
+ *     router's, reads with a 101 ms timeout in a loop and throws an exception each time: a third of the router's CPU
+ *     with thousands of requests waiting for their first token, docs/benchmarks.md.)</li>
  * <li><b>Writes</b> ({@link ClientConnection}): a connection whose write has been blocked longer than
  *     {@code --client-write-timeout-secs}, or past its request's total deadline, is closed.</li>
  * <li><b>Heads and idle keep-alive</b> ({@link ClientConnection}): a connection whose request head is not in
@@ -51,7 +52,7 @@ import dev.vllmrouter.config.ClientListenerConfig;
  */
 public final class ClientConnections implements Http1ConnectionListener {
     private static final System.Logger LOG = System.getLogger(ClientConnections.class.getName());
-    static final long CHECK_MILLIS = 100;
+    static final long CHECK_MILLIS = 250;
     /** How long a watch waits before it starts a monitor: most answers come sooner, and then cost no thread. */
     static final long WATCH_AFTER_MILLIS = 1000;
     private static final Field DELEGATE = delegateField();
@@ -201,7 +202,8 @@ public final class ClientConnections implements Http1ConnectionListener {
         if (ctx == null || DELEGATE == null || !(ctx.serverSocket() instanceof PlainSocket)) {
             return () -> { };
         }
-        Watch w = new Watch(ctx.serverSocket(), onGone, System.nanoTime());
+        Watch w = new Watch(ctx.serverSocket(), ctx instanceof ClientConnection c ? c.reader() : null, onGone,
+                System.nanoTime());
         watches.add(w);
         return w;
     }
@@ -213,14 +215,18 @@ public final class ClientConnections implements Http1ConnectionListener {
      */
     private final class Watch implements AutoCloseable {
         private final HelidonSocket socket;
+        /** The connection's reader, which can read ahead; {@code null}: Helidon's idle mode instead. */
+        private final WireReader reader;
         private final Runnable onGone;
         private final long since;
+        private java.util.concurrent.CompletableFuture<Object> ahead;
         private final ReentrantLock lock = new ReentrantLock();
         private boolean done;
         private boolean idling;
 
-        Watch(HelidonSocket socket, Runnable onGone, long since) {
+        Watch(HelidonSocket socket, WireReader reader, Runnable onGone, long since) {
             this.socket = socket;
+            this.reader = reader;
             this.onGone = onGone;
             this.since = since;
         }
@@ -244,17 +250,45 @@ public final class ClientConnections implements Http1ConnectionListener {
             }
             if (!idling) {
                 if (now - since >= TimeUnit.MILLISECONDS.toNanos(WATCH_AFTER_MILLIS)) {
-                    if (!finiteReadTimeout(socket)) {
-                        done = true;
-                        watches.remove(this);
+                    if (reader != null) {
+                        ahead = reader.readAhead();
+                        if (ahead == null) { // bytes already buffered: a read cannot tell whether the client left
+                            done = true;
+                            watches.remove(this);
+                            return;
+                        }
+                        idling = true;
+                        // the read's end is acted on at once, on its own thread, not at the next sweep
+                        ahead.whenComplete((r, e) -> check(System.nanoTime()));
                         return;
+                    } else {
+                        if (!finiteReadTimeout(socket)) {
+                            done = true;
+                            watches.remove(this);
+                            return;
+                        }
+                        socket.idle();
                     }
-                    socket.idle();
                     idling = true;
                 }
                 return;
             }
-            if (!socket.isConnected()) {
+            boolean gone;
+            if (ahead != null) {
+                if (!ahead.isDone()) {
+                    return;
+                }
+                Object got = ahead.join();
+                gone = got == WireReader.END || got instanceof RuntimeException;
+                if (!gone) { // the client sent more (a pipelined request): no hang-up to see any more
+                    done = true;
+                    watches.remove(this);
+                    return;
+                }
+            } else {
+                gone = !socket.isConnected();
+            }
+            if (gone) {
                 done = true;
                 watches.remove(this);
                 try {

@@ -3,6 +3,7 @@ package dev.vllmrouter.server;
 import java.io.UncheckedIOException;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
 
 import io.helidon.common.buffers.DataReader;
 import io.helidon.common.buffers.LazyString;
@@ -20,7 +21,8 @@ import io.helidon.webserver.ServerConnectionException;
  *     ({@link #originalTarget()}) for the request that goes to the worker.</li>
  * </ul>
  * It reads what Helidon's own reader of the connection already buffered (while it identified the protocol), then
- * the socket, exactly as Helidon's reader does. Used on the connection's own thread only.
+ * the socket, exactly as Helidon's reader does. Used on the connection's own thread only, except {@link #readAhead},
+ * whose read runs while the connection's thread answers a request and hands its result to the connection's next read.
  */
 final class WireReader extends DataReader {
     private static final byte[] HEX = "0123456789ABCDEF".getBytes(StandardCharsets.US_ASCII);
@@ -30,25 +32,97 @@ final class WireReader extends DataReader {
     private String lineTarget;
     private String originalTarget;
 
+    private final Source source;
+
     /** @param onBytes told each time bytes come from the socket (or from what Helidon buffered) */
     WireReader(DataReader buffered, HelidonSocket socket, Runnable onBytes) {
-        super(() -> next(buffered, socket, onBytes));
+        this(new Source(buffered, socket, onBytes));
     }
 
-    private static byte[] next(DataReader buffered, HelidonSocket socket, Runnable onBytes) {
-        int pending = buffered.available();
-        if (pending > 0) {
-            onBytes.run();
-            return buffered.readBytes(pending);
+    private WireReader(Source source) {
+        super(source::next);
+        this.source = source;
+    }
+
+    /**
+     * Starts reading the socket ahead of the connection, on a virtual thread of its own, while the current request is
+     * being answered (nothing else reads the socket then), and returns what that read will give: the next bytes the
+     * client sends, {@link #END} when it closed the connection, or the exception of a broken one. The connection's
+     * next read takes that result instead of reading the socket itself, so nothing is lost and nothing is read twice.
+     * A read blocked on the socket costs nothing while it waits (Helidon's own idle mode, by contrast, reads with a
+     * 101 ms timeout in a loop and throws an exception every time it expires). Returns {@code null} when bytes are
+     * already buffered (the client sent more already: a read cannot tell whether it left).
+     */
+    CompletableFuture<Object> readAhead() {
+        return source.readAhead();
+    }
+
+    /** What {@link #readAhead} gives when the client closed the connection. */
+    static final Object END = new Object();
+
+    /** Where the reader's bytes come from: what Helidon buffered, a read ahead, the socket. */
+    private static final class Source {
+        private final DataReader buffered;
+        private final HelidonSocket socket;
+        private final Runnable onBytes;
+        private volatile CompletableFuture<Object> ahead;
+
+        Source(DataReader buffered, HelidonSocket socket, Runnable onBytes) {
+            this.buffered = buffered;
+            this.socket = socket;
+            this.onBytes = onBytes;
         }
-        try {
-            byte[] bytes = socket.get();
-            if (bytes != null) {
-                onBytes.run();
+
+        CompletableFuture<Object> readAhead() {
+            if (buffered.available() > 0) {
+                return null;
             }
-            return bytes;
-        } catch (UncheckedIOException e) {
-            throw new ServerConnectionException("Failed to get data from socket", e);
+            CompletableFuture<Object> f = ahead;
+            if (f == null) {
+                CompletableFuture<Object> started = new CompletableFuture<>();
+                ahead = started;
+                Thread.ofVirtual().name("client-read-ahead").start(() -> {
+                    try {
+                        byte[] bytes = socket.get();
+                        started.complete(bytes == null ? END : bytes);
+                    } catch (RuntimeException e) {
+                        started.complete(e);
+                    }
+                });
+                f = started;
+            }
+            return f;
+        }
+
+        byte[] next() {
+            int pending = buffered.available();
+            if (pending > 0) {
+                onBytes.run();
+                return buffered.readBytes(pending);
+            }
+            CompletableFuture<Object> f = ahead;
+            if (f != null) {
+                ahead = null;
+                Object got = f.join();
+                if (got == END) {
+                    return null;
+                }
+                if (got instanceof RuntimeException e) {
+                    throw e instanceof UncheckedIOException io
+                            ? new ServerConnectionException("Failed to get data from socket", io) : e;
+                }
+                onBytes.run();
+                return (byte[]) got;
+            }
+            try {
+                byte[] bytes = socket.get();
+                if (bytes != null) {
+                    onBytes.run();
+                }
+                return bytes;
+            } catch (UncheckedIOException e) {
+                throw new ServerConnectionException("Failed to get data from socket", e);
+            }
         }
     }
 

@@ -22,7 +22,7 @@ import dev.vllmrouter.common.Ticker;
  * Thread-safe.
  */
 final class ReadWatchdog {
-    static final Duration DEFAULT_TICK = Duration.ofMillis(20);
+    static final Duration DEFAULT_TICK = Duration.ofMillis(100);
     /** Housekeeping (idle connection eviction) runs about once a second. */
     private static final Duration HOUSEKEEPING_EVERY = Duration.ofSeconds(1);
     /** The watchdog of every {@link UpstreamClient} of this JVM: one thread, started on first use. */
