@@ -77,7 +77,17 @@ final class Tenants {
         return byId;
     }
 
+    /**
+     * The registered tenants, each once: from one {@link #snapshot()} (iterating {@code byName} while a writer removes
+     * and re-registers a name can meet that name several times, as a race test found).
+     */
     List<Tenant> all() {
-        return new ArrayList<>(byName.values());
+        List<Tenant> out = new ArrayList<>();
+        for (Tenant t : byId) {
+            if (t != null) {
+                out.add(t);
+            }
+        }
+        return out;
     }
 }
