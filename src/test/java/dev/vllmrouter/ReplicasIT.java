@@ -125,8 +125,11 @@ class ReplicasIT {
         assertThat(three.failures).as("three routers: failures").isEmpty();
         assertThat(three.hitRate()).as("three routers' later-turn hit rate against one router's (%s vs %s)", three,
                 one).isGreaterThanOrEqualTo(0.95 * one.hitRate());
+        // 24 conversations over 4 workers: one more on the busiest worker is +0.17; three routers each rotate new
+        // conversations on their own, so allow the busiest worker three more than one router gave it (herding, as
+        // replicas without the workers' load would do, puts twice the mean or more there)
         assertThat(three.spread()).as("conversations per worker, max/mean (%s vs %s)", three, one)
-                .isLessThanOrEqualTo(Math.max(one.spread(), 1.0) * 1.25);
+                .isLessThanOrEqualTo(Math.max(one.spread(), 1.0) + 0.5);
 
         // 3. the workload again while router 2 is killed and router 1 is rolled
         resetCaches();
