@@ -26,15 +26,7 @@ BENCH="$ROOT/bench"
 OUT="$BENCH/target/jmh"
 mkdir -p "$OUT"
 
-if [ "${SKIP_INSTALL:-0}" != "1" ]; then
-  say "installing the router into ~/.m2 (mvn install -DskipTests)"
-  mvn_cmd -q -Dstyle.color=never -DskipTests install >&2 || die "router build failed"
-fi
-say "building the bench module"
-mvn_cmd -q -Dstyle.color=never -f bench/pom.xml package >&2 || die "bench build failed"
-mvn_cmd -q -Dstyle.color=never -f bench/pom.xml dependency:build-classpath -Dmdep.outputFile="$OUT/classpath.txt" -Dmdep.includeScope=runtime >&2 \
-  || die "could not compute the bench classpath"
-CP="$BENCH/target/vllm-router-bench.jar:$(cat "$OUT/classpath.txt")"
+CP="$(bench_classpath "$OUT")"
 
 RESULT="$OUT/result.json"
 say "JDK: $("$JAVA_HOME/bin/java" -version 2>&1 | head -1); cores: $(nproc); JMH: $JMH_ARGS ${*:-PickBenchmark CacheAwareBenchmark}"

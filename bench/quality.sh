@@ -33,15 +33,7 @@ add_env SEED seed
 add_env CAPACITY_BLOCKS capacity_blocks
 add_env THINK_MS think_ms
 
-if [ "${SKIP_INSTALL:-0}" != "1" ]; then
-  say "installing the router into ~/.m2 (mvn install -DskipTests)"
-  mvn_cmd -q -Dstyle.color=never -DskipTests install >&2 || die "router build failed"
-fi
-say "building the bench module"
-mvn_cmd -q -Dstyle.color=never -f bench/pom.xml package >&2 || die "bench build failed"
-mvn_cmd -q -Dstyle.color=never -f bench/pom.xml dependency:build-classpath -Dmdep.outputFile="$OUT/classpath.txt" -Dmdep.includeScope=runtime >&2 \
-  || die "could not compute the bench classpath"
-CP="$BENCH/target/vllm-router-bench.jar:$(cat "$OUT/classpath.txt")"
+CP="$(bench_classpath "$OUT")"
 
 # shellcheck disable=SC2086
 exec "$JAVA_HOME/bin/java" ${QUALITY_JAVA_OPTS:-} -cp "$CP" dev.vllmrouter.bench.RoutingQuality "${ARGS[@]}" "$@"

@@ -20,15 +20,7 @@ BENCH="$ROOT/bench"
 OUT="$BENCH/target/replicas"
 rm -rf "$OUT" && mkdir -p "$OUT/qwen3"
 
-if [ "${SKIP_INSTALL:-0}" != "1" ]; then
-  say "installing the router into ~/.m2 (mvn install -DskipTests)"
-  mvn_cmd -q -Dstyle.color=never -DskipTests install >&2 || die "router build failed"
-fi
-say "building the bench module"
-mvn_cmd -q -Dstyle.color=never -f bench/pom.xml package >&2 || die "bench build failed"
-mvn_cmd -q -Dstyle.color=never -f bench/pom.xml dependency:build-classpath -Dmdep.outputFile="$OUT/classpath.txt" -Dmdep.includeScope=runtime >&2 \
-  || die "could not compute the bench classpath"
-CP="$BENCH/target/vllm-router-bench.jar:$(cat "$OUT/classpath.txt")"
+CP="$(bench_classpath "$OUT")"
 
 # Qwen3's tokenizer files, as the tests use them
 gunzip -c "$ROOT/src/test/resources/tokenize/qwen3/tokenizer.json.gz" > "$OUT/qwen3/tokenizer.json"

@@ -77,3 +77,19 @@ build_jar() {
     mvn_cmd -q -DskipTests package || die "build failed"
   fi
 }
+
+# bench_classpath OUT_DIR: installs the router into ~/.m2 (unless SKIP_INSTALL=1), builds the bench module and prints
+# its class path (the bench jar and its runtime dependencies); the scripts in bench/ run their Java classes with it.
+bench_classpath() {
+  local out="$1"
+  mkdir -p "$out"
+  if [ "${SKIP_INSTALL:-0}" != "1" ]; then
+    say "installing the router into ~/.m2 (mvn install -DskipTests)"
+    mvn_cmd -q -Dstyle.color=never -DskipTests install >&2 || die "router build failed"
+  fi
+  say "building the bench module"
+  mvn_cmd -q -Dstyle.color=never -f bench/pom.xml package >&2 || die "bench build failed"
+  mvn_cmd -q -Dstyle.color=never -f bench/pom.xml dependency:build-classpath -Dmdep.outputFile="$out/classpath.txt" \
+    -Dmdep.includeScope=runtime >&2 || die "could not compute the bench classpath"
+  echo "$ROOT/bench/target/vllm-router-bench.jar:$(cat "$out/classpath.txt")"
+}

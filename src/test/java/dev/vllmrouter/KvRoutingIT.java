@@ -74,21 +74,7 @@ class KvRoutingIT {
     }
 
     private static String messages(int conversation, int turns) {
-        // no shared system prompt: with requests one at a time (no load anywhere) a shared prefix would rightly draw
-        // every new conversation to the worker that holds it
-        StringBuilder sb = new StringBuilder("[{\"role\":\"system\",\"content\":\"" + conversation
-                + ": you are a helpful assistant. " + "Answer briefly and precisely, and cite what you rely on. "
-                .repeat(12) + "\"}");
-        for (int t = 0; t < turns; t++) {
-            sb.append(",{\"role\":\"user\",\"content\":\"Question ").append(t).append(" of conversation ")
-                    .append(conversation).append(": ").append("tell me more about prefix caches. ".repeat(10 + t))
-                    .append("\"}");
-            sb.append(",{\"role\":\"assistant\",\"content\":\"").append(" token0 token1 token2".repeat(3))
-                    .append("\"}");
-        }
-        sb.append(",{\"role\":\"user\",\"content\":\"And finally, conversation ").append(conversation)
-                .append("?\"}]");
-        return sb.toString();
+        return dev.vllmrouter.testing.ChatMessages.conversation(conversation, turns);
     }
 
     /** Waits until the router applied every batch each worker published (the index is up to date). */

@@ -324,17 +324,7 @@ class ReplicasIT {
     }
 
     private static String messages(int conversation, int turns) {
-        StringBuilder sb = new StringBuilder("[{\"role\":\"system\",\"content\":\"" + conversation
-                + ": you are a helpful assistant. " + "Answer briefly and precisely, and cite what you rely on. "
-                .repeat(12) + "\"}");
-        for (int t = 0; t < turns; t++) {
-            sb.append(",{\"role\":\"user\",\"content\":\"Question ").append(t).append(" of conversation ")
-                    .append(conversation).append(": ").append("tell me more about prefix caches. ".repeat(10 + t))
-                    .append("\"},{\"role\":\"assistant\",\"content\":\"").append(" token0 token1 token2".repeat(3))
-                    .append("\"}");
-        }
-        return sb.append(",{\"role\":\"user\",\"content\":\"And now, conversation ").append(conversation)
-                .append("?\"}]").toString();
+        return dev.vllmrouter.testing.ChatMessages.conversation(conversation, turns);
     }
 
     /** One answer, or {@code null} when the request failed (no answer, or not a 200 with a whole body). */

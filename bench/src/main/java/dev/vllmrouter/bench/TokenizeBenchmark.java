@@ -150,6 +150,12 @@ public class TokenizeBenchmark {
         return out;
     }
 
+    /** The segment cache holds exactly the previous turn (the history of every next turn). */
+    void previousTurnCached() throws IOException {
+        tokenizer.clearSegmentCache();
+        tokenizer.chat(JSON.readTree(previousBody));
+    }
+
     /** JSON string content (the frame has the quotes): the fresh text has no quote, backslash or control char. */
     private static byte[] quoted(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
@@ -171,8 +177,7 @@ public class TokenizeBenchmark {
 
         @Setup(Level.Trial)
         public void previousTurn(TokenizeBenchmark b) throws IOException {
-            b.tokenizer.clearSegmentCache();
-            b.tokenizer.chat(JSON.readTree(b.previousBody));
+            b.previousTurnCached();
         }
 
         @Setup(Level.Invocation)
@@ -191,8 +196,7 @@ public class TokenizeBenchmark {
 
         @Setup(Level.Trial)
         public void previousTurn(TokenizeBenchmark b) throws IOException {
-            b.tokenizer.clearSegmentCache();
-            b.tokenizer.chat(JSON.readTree(b.previousBody));
+            b.previousTurnCached();
         }
 
         @Setup(Level.Invocation)
