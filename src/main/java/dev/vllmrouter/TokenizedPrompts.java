@@ -85,6 +85,12 @@ final class TokenizedPrompts implements PromptIdSource {
         }
     }
 
+    @Override
+    public boolean wantsAnswer(ProxyRequest request) {
+        String model = request.facts().model();
+        return tokenizerOf(model, adapters.parentOf(model)).map(PromptTokenizer::warmsAnswers).orElse(false);
+    }
+
     /** Encodes the answer as the next turn's history will carry it ({@link PromptTokenizer#warmAnswer}). */
     @Override
     public void answered(ProxyRequest request, String content) {

@@ -17,6 +17,7 @@ public final class AnswerText {
     static final int MAX_BODY = 4 << 20;
     static final int MAX_CHARS = 1 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final byte[] CONTENT = "\"content\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     private final StringBuilder text = new StringBuilder();
     private boolean refused;
@@ -44,6 +45,9 @@ public final class AnswerText {
     }
 
     private void take(byte[] b, String field) {
+        if (!contains(b, CONTENT)) {
+            return; // the usage chunk, [DONE], a comment: nothing to parse
+        }
         int from = 0;
         while (from < b.length && b[from] != '{') {
             from++;
@@ -71,6 +75,19 @@ public final class AnswerText {
         } catch (IOException | RuntimeException e) {
             refused = true;
         }
+    }
+
+    private static boolean contains(byte[] b, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= b.length; i++) {
+            for (int k = 0; k < needle.length; k++) {
+                if (b[i + k] != needle[k]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
     }
 
     /** The answer's text, or {@code null} when there is none or it was given up. */

@@ -232,7 +232,7 @@ public final class Forwarder {
         UsageTap usage = cacheCheck != null && predicted >= 0 ? new UsageTap() : null;
         // a tokenized chat's answer comes back as history next turn: its text is collected to be encoded ahead
         AnswerText answer = key.tokenized() && a.status() == 200 && req.rawPath().endsWith("/v1/chat/completions")
-                ? new AnswerText() : null;
+                && promptIds.wantsAnswer(req) ? new AnswerText() : null;
         try {
             relay.relay(req, sink, a.worker(), a.lease(), a.response(), a.sentAt(), deadline,
                     both(usage == null ? null : usage.bodyHook(), answer == null ? null : answer.bodyHook()),

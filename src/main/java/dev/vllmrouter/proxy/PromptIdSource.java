@@ -18,4 +18,9 @@ public interface PromptIdSource {
      */
     default void answered(ProxyRequest request, String content) {
     }
+
+    /** Whether {@link #answered} would use the answer of {@code request} (else its text is not collected). */
+    default boolean wantsAnswer(ProxyRequest request) {
+        return false;
+    }
 }

@@ -94,63 +94,7 @@ public final class PromptTokenizer implements AutoCloseable {
         this.specialTokens = specialTokens;
         this.cuts = cacheBytes > 0 ? cuts : SpecialTokenCuts.refused("the segment cache is off");
         this.cache = this.cuts.usable() ? new SegmentCache(cacheBytes) : null;
-        this.answerWrap = probeAnswerWrap();
-    }
-
-    /**
-     * How the chat template renders an earlier assistant turn within its cached segment: the text before and after the
-     * content, from the cut before it to the cut after it (Qwen3: {@code "assistant\n"} and {@code "<|im_end|>"}).
-     */
-    record AnswerWrap(String prefix, String suffix) {
-    }
-
-    /**
-     * Learns the {@link AnswerWrap} from two renders that differ in everything but the template (other system prompt,
-     * history, content, following question); {@code null} when they disagree, the content does not sit inside one
-     * segment, or there is no template or segment cache. A wrong wrap would only cost a cache entry nobody reads:
-     * segments are found by their exact text.
-     */
-    private AnswerWrap probeAnswerWrap() {
-        if (template == null || cache == null) {
-            return null;
-        }
-        try {
-            String one = "probe answer one with plain words";
-            String two = "another probe answer, different text";
-            AnswerWrap a = wrapOf(List.of("user", "hello", "assistant", one, "user", "what next"), one);
-            AnswerWrap b = wrapOf(List.of("system", "be brief", "user", "first", "assistant", "ok",
-                    "user", "again", "assistant", two, "user", "and then"), two);
-            return a != null && a.equals(b) ? a : null;
-        } catch (RuntimeException e) {
-            return null;
-        }
-    }
-
-    private AnswerWrap wrapOf(List<String> roleContent, String content) {
-        com.fasterxml.jackson.databind.node.ObjectNode request = JSON.createObjectNode();
-        ArrayNode messages = request.putArray("messages");
-        for (int i = 0; i < roleContent.size(); i += 2) {
-            messages.addObject().put("role", roleContent.get(i)).put("content", roleContent.get(i + 1));
-        }
-        String text = chatPrompt(request);
-        int at = text.indexOf(content);
-        if (at < 0 || text.indexOf(content, at + 1) >= 0) {
-            return null;
-        }
-        int start = 0;
-        int end = -1;
-        for (int e : cuts.segmentEnds(text)) {
-            if (e <= at) {
-                start = e;
-            } else {
-                end = e;
-                break;
-            }
-        }
-        if (end < at + content.length() || end == text.length()) {
-            return null; // the content crosses a cut, or its segment is the prompt's tail (never cached alone)
-        }
-        return new AnswerWrap(text.substring(start, at), text.substring(at + content.length(), end));
+        this.answerWrap = template == null || cache == null ? null : AnswerWrap.probe(this::chatPrompt, this.cuts);
     }
 
     /**
@@ -180,6 +124,11 @@ public final class PromptTokenizer implements AutoCloseable {
             warmedAnswers.increment();
         }
         return encoded;
+    }
+
+    /** Whether {@link #warmAnswer} can encode answers ahead (a chat template whose answer segment was learned). */
+    public boolean warmsAnswers() {
+        return answerWrap != null;
     }
 
     /** Answers {@link #warmAnswer} encoded ahead of their conversation's next turn. */

@@ -79,17 +79,22 @@ public final class PinningDetector implements BeforeAllCallback, AfterAllCallbac
      * Waits up to {@code limit} for a reported pinning that {@code matches}, takes it off the report and returns it,
      * or {@code null} (the detector's own test: a pinning it must see).
      */
-    public static String take(Predicate<String> matches, Duration limit) throws InterruptedException {
-        long deadline = System.nanoTime() + limit.toNanos();
-        while (System.nanoTime() < deadline) {
-            for (String r : REPORTED) {
-                if (matches.test(r) && REPORTED.remove(r)) {
-                    return r;
+    public static String take(Predicate<String> matches, Duration limit) {
+        String[] found = new String[1];
+        try {
+            org.awaitility.Awaitility.await().atMost(limit).pollInterval(Duration.ofMillis(20)).until(() -> {
+                for (String r : REPORTED) {
+                    if (matches.test(r) && REPORTED.remove(r)) {
+                        found[0] = r;
+                        return true;
+                    }
                 }
-            }
-            Thread.sleep(20); // JFR delivers about once a second; nothing to await but its next flush
+                return false;
+            });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            return null;
         }
-        return null;
+        return found[0];
     }
 
     @Override

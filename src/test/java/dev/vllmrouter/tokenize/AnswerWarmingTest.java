@@ -48,8 +48,8 @@ class AnswerWarmingTest {
 
     @Test
     void theTemplatesWrapOfAnEarlierAnswerIsLearned() {
-        assertThat(qwen3.answerWrap()).contains(new PromptTokenizer.AnswerWrap("assistant\n", "<|im_end|>"));
-        assertThat(llama.answerWrap()).contains(new PromptTokenizer.AnswerWrap("\n\n", "<|eot_id|>"));
+        assertThat(qwen3.answerWrap()).contains(new AnswerWrap("assistant\n", "<|im_end|>"));
+        assertThat(llama.answerWrap()).contains(new AnswerWrap("\n\n", "<|eot_id|>"));
     }
 
     @Test
