@@ -106,13 +106,15 @@ class KvRoutingIT {
     @Test
     void laterTurnsGoWhereTheIndexSaysTheHistoryIsAndEveryPredictionHolds() throws Exception {
         Map<Integer, String> home = new HashMap<>();
+        List<String> decisions = new ArrayList<>();
         for (int c = 0; c < 6; c++) {
             HttpResponse<String> r = chat(messages(c, 0));
             assertThat(r.statusCode()).isEqualTo(200);
             home.put(c, decision(r).get("worker"));
+            decisions.add(r.headers().firstValue(Forwarder.DECISION_HEADER).orElse(""));
         }
-        assertThat(home.values()).as("new conversations spread").containsAll(sims.stream().map(SimWorker::url)
-                .toList());
+        assertThat(home.values()).as("new conversations spread; decisions %s; /workers %s", decisions,
+                fleet.get("/workers").body()).containsAll(sims.stream().map(SimWorker::url).toList());
         for (int turns = 1; turns < 4; turns++) {
             for (int c = 0; c < 6; c++) {
                 awaitCaughtUp();
