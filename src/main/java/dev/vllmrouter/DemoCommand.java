@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 
 import dev.vllmrouter.config.ConfigException;
 import dev.vllmrouter.config.RouterConfig;
+import dev.vllmrouter.config.GivenFlags;
 import dev.vllmrouter.config.RouterOptions;
 import dev.vllmrouter.config.SettingsSource;
 import dev.vllmrouter.sim.SimConfig;
@@ -46,6 +47,7 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Main.awaitWarmup();
         if (!options.workerUrls.isEmpty()) {
             throw new ConfigException("--worker-urls: not used by demo (it starts its own simulated workers)");
         }
@@ -53,11 +55,12 @@ final class DemoCommand implements Callable<Integer> {
             throw new ConfigException("--workers: " + workers + " (expected 1..64)");
         }
         SettingsSource settings = parentSettings();
-        settings.validateKeys(spec);
-        RouterConfig checked = RouterConfig.from(options, spec.commandLine().getParseResult(), settings);
+        GivenFlags flags = GivenFlags.of(spec.commandLine().getParseResult());
+        settings.validateKeys(flags.keys());
+        RouterConfig checked = RouterConfig.from(options, flags, settings);
         LogSetup.configure(checked.logLevel(), checked.logDir(), checked.logJson());
-        RouterCommand.logEnvironment(settings, spec);
-        dev.vllmrouter.config.AcceptedFlags.warnings(options, spec.commandLine().getParseResult(), settings)
+        RouterCommand.logEnvironment(settings, flags);
+        dev.vllmrouter.config.AcceptedFlags.warnings(options, flags, settings)
                 .forEach(w -> System.getLogger(DemoCommand.class.getName()).log(System.Logger.Level.WARNING, w));
         List<SimWorker> sims = new ArrayList<>();
         boolean kvEvents = checked.kvEvents() != null;
@@ -76,7 +79,7 @@ final class DemoCommand implements Callable<Integer> {
             sims.add(SimWorker.start(sim.build()));
         }
         options.workerUrls = new ArrayList<>(sims.stream().map(SimWorker::url).toList());
-        RouterConfig config = RouterConfig.from(options, spec.commandLine().getParseResult(), settings);
+        RouterConfig config = RouterConfig.from(options, flags, settings);
         RouterCommand.logAuth(config);
         RouterApp app = RouterApp.start(config);
         String url = app.url();

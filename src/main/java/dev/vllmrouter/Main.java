@@ -6,6 +6,7 @@ import java.util.Properties;
 
 import dev.vllmrouter.config.ConfigException;
 import dev.vllmrouter.config.PrefillArgs;
+import dev.vllmrouter.config.QuickFlags;
 import dev.vllmrouter.config.RouterCli;
 import dev.vllmrouter.config.SettingsSource;
 
@@ -16,6 +17,9 @@ import picocli.CommandLine;
  * workers; {@code sim-worker} runs one simulated vLLM worker. Exit status 2 for a configuration error.
  */
 public final class Main {
+    /** Started by {@link #main}; awaited by each command before it builds the router (null when not started). */
+    private static volatile StartupWarmup warmup;
+
     private Main() {
     }
 
@@ -24,6 +28,7 @@ public final class Main {
             // before anything logs: keep logging alive while the router drains at shutdown
             System.setProperty("java.util.logging.manager", ShutdownLogManager.class.getName());
         }
+        warmup = StartupWarmup.begin();
         System.exit(run(args));
     }
 
@@ -33,13 +38,40 @@ public final class Main {
         String[] args;
         try {
             args = PrefillArgs.normalize(rawArgs);
-            settings = SettingsSource.create(System.getenv(), RouterCli.configFile(args, System.getenv()));
+            java.nio.file.Path configFile = RouterCli.configFile(args, System.getenv());
+            if (configFile != null) {
+                awaitWarmup(); // the file is read with Helidon's config: not while the warm-up runs Helidon
+            }
+            settings = SettingsSource.create(System.getenv(), configFile);
         } catch (ConfigException e) {
             System.err.println("vllm-router: error: " + e.getMessage());
             return 2;
         }
+        // the usual command line skips picocli's model of the flags (a third of a start); anything else goes to it
+        QuickFlags.Parsed quick = QuickFlags.parse(args, settings);
+        if (quick != null) {
+            try {
+                return new RouterCommand(settings).run(quick.options(), quick.flags());
+            } catch (RuntimeException e) {
+                return exitStatus(e, new PrintWriter(System.err, true));
+            }
+        }
         CommandLine cmd = commandLine(settings);
         return cmd.execute(args);
+    }
+
+    /** The exit status of a command that threw {@code e} (after saying why on {@code err}); rethrows the unexpected. */
+    private static int exitStatus(RuntimeException e, PrintWriter err) {
+        if (e instanceof ConfigException) {
+            err.println("vllm-router: error: " + e.getMessage());
+            return 2;
+        }
+        if (e instanceof IllegalStateException) {
+            // a start-up step that could not complete (e.g. a Mooncake bootstrap server that never answered)
+            err.println("vllm-router: error: " + e.getMessage());
+            return 1;
+        }
+        throw e;
     }
 
     static CommandLine commandLine(SettingsSource settings) {
@@ -56,18 +88,20 @@ public final class Main {
             return 2;
         });
         cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            if (ex instanceof ConfigException) {
-                commandLine.getErr().println("vllm-router: error: " + ex.getMessage());
-                return 2;
-            }
-            if (ex instanceof IllegalStateException) {
-                // a start-up step that could not complete (e.g. a Mooncake bootstrap server that never answered)
-                commandLine.getErr().println("vllm-router: error: " + ex.getMessage());
-                return 1;
+            if (ex instanceof RuntimeException e) {
+                return exitStatus(e, commandLine.getErr());
             }
             throw ex;
         });
         return cmd;
+    }
+
+    /** Waits for the start-up warm-up, if one runs ({@link StartupWarmup}'s invariant). */
+    public static void awaitWarmup() {
+        StartupWarmup w = warmup;
+        if (w != null) {
+            w.await();
+        }
     }
 
     /** The project version, from the build. */

@@ -5,6 +5,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 import dev.vllmrouter.config.AcceptedFlags;
+import dev.vllmrouter.config.GivenFlags;
 import dev.vllmrouter.config.RouterConfig;
 import dev.vllmrouter.config.RouterOptions;
 import dev.vllmrouter.config.SettingsSource;
@@ -40,14 +41,24 @@ final class RouterCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        settings.validateKeys(spec);
-        RouterConfig config = RouterConfig.from(options, spec.commandLine().getParseResult(), settings);
+        return run(options, GivenFlags.of(spec.commandLine().getParseResult()));
+    }
+
+    /** {@link #call} for flags parsed elsewhere ({@link dev.vllmrouter.config.QuickFlags}). */
+    int run(RouterOptions options, GivenFlags flags) {
+        // up to the wait for a worker: only this project's code and the JDK's, while Helidon warms up on another
+        // thread (StartupWarmup's invariant), but for the PEM files, which Helidon's key reader reads
+        settings.validateKeys(flags.keys());
+        RouterConfig config = RouterConfig.from(options, flags, settings);
         LogSetup.configure(config.logLevel(), config.logDir(), config.logJson());
-        logEnvironment(settings, spec);
-        AcceptedFlags.warnings(options, spec.commandLine().getParseResult(), settings)
+        logEnvironment(settings, flags);
+        AcceptedFlags.warnings(options, flags, settings)
                 .forEach(w -> LOG.log(Level.WARNING, w));
         logAuth(config);
         RouterServer.checkAddresses(config);
+        if (config.tlsCertPath() != null || config.workerTls() != null && config.workerTls().configured()) {
+            Main.awaitWarmup();
+        }
         RouterServer.checkTls(config);
         if (config.workers().isEmpty() && !config.isPd() && config.kubernetes() == null) {
             LOG.log(Level.WARNING, "no --worker-urls given: add workers with POST /add_worker?url=... "
@@ -60,6 +71,7 @@ final class RouterCommand implements Callable<Integer> {
                         config.workerStartupTimeout().toSeconds());
             }
         }
+        Main.awaitWarmup();
         RouterApp app = RouterApp.start(config);
         serveUntilStopped(app::shutdown);
         return 0;
@@ -74,12 +86,12 @@ final class RouterCommand implements Callable<Integer> {
     }
 
     /** Says which {@code VLLM_ROUTER_*} variables were not taken as settings, and why. */
-    static void logEnvironment(SettingsSource settings, CommandSpec spec) {
+    static void logEnvironment(SettingsSource settings, GivenFlags flags) {
         if (!settings.serviceLinks().isEmpty()) {
             LOG.log(Level.INFO, "ignoring Kubernetes service-link variables (not settings): {0}",
                     String.join(", ", settings.serviceLinks()));
         }
-        for (String name : settings.unknownVariables(spec)) {
+        for (String name : settings.unknownVariables(flags.keys())) {
             LOG.log(Level.WARNING, "ignoring environment variable {0}: no such setting (settings are "
                     + "VLLM_ROUTER_<FLAG>, e.g. VLLM_ROUTER_WORKER_URLS for --worker-urls)", name);
         }

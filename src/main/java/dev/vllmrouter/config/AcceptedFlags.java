@@ -6,9 +6,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
-import picocli.CommandLine.Model.OptionSpec;
-import picocli.CommandLine.ParseResult;
-
 /**
  * vllm-router's flags whose value changes nothing in this router: a command line written for the Rust binary (or its
  * Python launcher) must start this router too. Each is accepted with a warning; a value that would change behaviour
@@ -47,16 +44,15 @@ public final class AcceptedFlags {
      * The warnings to log at start for the flags given (command line, environment or file) that change nothing
      * here, in flag order.
      */
-    public static List<String> warnings(RouterOptions o, ParseResult parsed, SettingsSource settings) {
+    public static List<String> warnings(RouterOptions o, GivenFlags parsed, SettingsSource settings) {
         List<String> warnings = new ArrayList<>();
         String backend = o.backend.trim().toLowerCase(Locale.ROOT);
         if (BACKENDS_ROUTED_AS_VLLM.contains(backend)) {
             warnings.add("--backend " + backend + ": not implemented (as in vllm-router); routing as vllm");
         }
         for (Map.Entry<String, String> e : new java.util.TreeMap<>(RouterOptions.ACCEPTED_WITHOUT_EFFECT).entrySet()) {
-            OptionSpec spec = parsed.commandSpec().findOption(e.getKey());
-            if (spec != null && (parsed.hasMatchedOption(spec)
-                    || settings.supplied().contains(spec.longestName()))) {
+            String longest = parsed.longestName(e.getKey());
+            if (longest != null && (parsed.onCommandLine(e.getKey()) || settings.supplied().contains(longest))) {
                 warnings.add(e.getKey() + " is accepted but has no effect: " + e.getValue());
             }
         }

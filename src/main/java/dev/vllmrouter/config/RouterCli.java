@@ -38,19 +38,28 @@ public final class RouterCli {
     public static Parsed parseWithWarnings(Map<String, String> env, String... rawArgs) {
         String[] args = PrefillArgs.normalize(rawArgs);
         SettingsSource settings = SettingsSource.create(env, configFile(args, env));
-        Holder holder = new Holder();
-        CommandLine cmd = new CommandLine(holder);
-        cmd.setUnmatchedOptionsAllowedAsOptionParameters(false);
-        cmd.getCommandSpec().defaultValueProvider(settings);
-        CommandLine.ParseResult parsed;
-        try {
-            parsed = cmd.parseArgs(args);
-        } catch (CommandLine.ParameterException e) {
-            throw new ConfigException(settings.describe(e));
+        // as the vllm-router command: the quick parser when it takes the command line, else picocli
+        QuickFlags.Parsed quick = QuickFlags.parse(args, settings);
+        RouterOptions options;
+        GivenFlags flags;
+        if (quick != null) {
+            options = quick.options();
+            flags = quick.flags();
+        } else {
+            Holder holder = new Holder();
+            CommandLine cmd = new CommandLine(holder);
+            cmd.setUnmatchedOptionsAllowedAsOptionParameters(false);
+            cmd.getCommandSpec().defaultValueProvider(settings);
+            try {
+                flags = GivenFlags.of(cmd.parseArgs(args));
+            } catch (CommandLine.ParameterException e) {
+                throw new ConfigException(settings.describe(e));
+            }
+            options = holder.options;
         }
-        settings.validateKeys(cmd.getCommandSpec());
-        RouterConfig config = RouterConfig.from(holder.options, parsed, settings);
-        return new Parsed(config, AcceptedFlags.warnings(holder.options, parsed, settings));
+        settings.validateKeys(flags.keys());
+        RouterConfig config = RouterConfig.from(options, flags, settings);
+        return new Parsed(config, AcceptedFlags.warnings(options, flags, settings));
     }
 
     /**

@@ -15,9 +15,6 @@ import dev.vllmrouter.fault.RetryConfig;
 import dev.vllmrouter.kvevents.KvEventsConfig;
 import dev.vllmrouter.tracing.TracingConfig;
 
-import picocli.CommandLine.Model.OptionSpec;
-import picocli.CommandLine.ParseResult;
-
 /**
  * The validated, immutable settings of one router. Built once at start by {@link #from}; every value has been
  * checked, so the rest of the program never re-validates.
@@ -86,19 +83,19 @@ public record RouterConfig(
     /**
      * Validates parsed options.
      *
-     * @param parsed   picocli's parse result (to know which flags were given on the command line)
+     * @param parsed   which flags were given on the command line
      * @param settings where non-CLI values came from
      * @throws ConfigException naming the flag and what is expected
      */
-    public static RouterConfig from(RouterOptions o, ParseResult parsed, SettingsSource settings) {
+    public static RouterConfig from(RouterOptions o, GivenFlags parsed, SettingsSource settings) {
         for (String name : RouterOptions.NOT_SUPPORTED_YET) {
-            OptionSpec spec = parsed.commandSpec().findOption(name);
-            if (spec == null) {
+            String longest = parsed.longestName(name);
+            if (longest == null) {
                 throw new IllegalStateException("unknown option in NOT_SUPPORTED_YET: " + name);
             }
-            if (parsed.hasMatchedOption(spec) || settings.supplied().contains(spec.longestName())) {
+            if (parsed.onCommandLine(name) || settings.supplied().contains(longest)) {
                 throw new ConfigException("not supported yet: " + name
-                        + (parsed.hasMatchedOption(spec) ? "" : " (set in " + settings.origin(name) + ")"));
+                        + (parsed.onCommandLine(name) ? "" : " (set in " + settings.origin(name) + ")"));
             }
         }
         AcceptedFlags.validate(o);
@@ -237,11 +234,11 @@ public record RouterConfig(
     }
 
     /** {@code --kv-events-port} and its companions; {@code null} when KV events are off. */
-    private static KvEventsConfig kvEvents(RouterOptions o, ParseResult parsed) {
+    private static KvEventsConfig kvEvents(RouterOptions o, GivenFlags parsed) {
         if (o.kvEventsPort == null) {
             for (String flag : List.of("--kv-events-topic", "--kv-events-replay-port", "--kv-events-stale-secs",
                     "--kv-index-max-blocks")) {
-                require(!parsed.hasMatchedOption(parsed.commandSpec().findOption(flag)),
+                require(!parsed.onCommandLine(flag),
                         flag + ": only with --kv-events-port");
             }
             return null;
@@ -255,17 +252,16 @@ public record RouterConfig(
         }
     }
 
-    private static AuthConfig auth(RouterOptions o, ParseResult parsed, SettingsSource settings) {
+    private static AuthConfig auth(RouterOptions o, GivenFlags parsed, SettingsSource settings) {
         // a blank key would leave authentication off while it looks on: refuse it wherever it came from
         String clientKeysFlag = "--client-api-keys";
-        OptionSpec clientKeysSpec = parsed.commandSpec().findOption(clientKeysFlag);
-        boolean clientKeysGiven = parsed.hasMatchedOption(clientKeysSpec)
-                || settings.supplied().contains(clientKeysSpec.longestName());
+        boolean clientKeysGiven = parsed.onCommandLine(clientKeysFlag)
+                || settings.supplied().contains(parsed.longestName(clientKeysFlag));
         require(!clientKeysGiven || (!o.clientApiKeys.isEmpty() && o.clientApiKeys.stream().noneMatch(String::isBlank)),
-                clientKeysFlag + ": an empty key" + given(parsed, settings, clientKeysSpec)
+                clientKeysFlag + ": an empty key" + given(parsed, settings, clientKeysFlag)
                         + " (it would leave client routes open; give real keys or leave the setting out)");
         require(o.adminApiKey == null || !o.adminApiKey.isBlank(), "--admin-api-key: an empty key"
-                + given(parsed, settings, parsed.commandSpec().findOption("--admin-api-key"))
+                + given(parsed, settings, "--admin-api-key")
                 + " (it would leave the admin routes open; give a real key or leave the setting out)");
         Set<String> keys = new java.util.LinkedHashSet<>();
         for (String k : o.clientApiKeys) {
@@ -303,8 +299,8 @@ public record RouterConfig(
     }
 
     /** " (set in environment variable X)" or " (set in FILE)" when {@code option} did not come from the command line. */
-    private static String given(ParseResult parsed, SettingsSource settings, OptionSpec option) {
-        return parsed.hasMatchedOption(option) ? "" : " (set in " + settings.origin(option.longestName()) + ")";
+    private static String given(GivenFlags parsed, SettingsSource settings, String flag) {
+        return parsed.onCommandLine(flag) ? "" : " (set in " + settings.origin(parsed.longestName(flag)) + ")";
     }
 
     /** {@code --service-discovery}: the pods to watch, or {@code null} when discovery is off. */
@@ -421,12 +417,11 @@ public record RouterConfig(
         return pd != null;
     }
 
-    private static PdConfig pd(RouterOptions o, ParseResult parsed, PolicyConfig policy, SettingsSource settings) {
+    private static PdConfig pd(RouterOptions o, GivenFlags parsed, PolicyConfig policy, SettingsSource settings) {
         if (!o.vllmPdDisaggregation) {
             for (String flag : List.of("--prefill", "--decode", "--prefill-policy", "--decode-policy",
                     "--vllm-discovery-address", "--kv-connector")) {
-                OptionSpec spec = parsed.commandSpec().findOption(flag);
-                if (parsed.hasMatchedOption(spec)) {
+                if (parsed.onCommandLine(flag)) {
                     throw new ConfigException(flag + ": only with --vllm-pd-disaggregation");
                 }
             }

@@ -106,12 +106,12 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
     }
 
     /**
-     * Checks that every key of the file names an option of {@code spec}. Unknown {@code VLLM_ROUTER_*} variables are
-     * ignored (see {@link #unknownVariables}): vllm-router itself reads some (e.g. {@code VLLM_ROUTER_STAGES}) that
-     * are not flags, and a pod's environment holds variables nobody chose.
+     * Checks that every key of the file is one of {@code known} (the flags' long names without dashes,
+     * {@link GivenFlags#keys}). Unknown {@code VLLM_ROUTER_*} variables are ignored (see {@link #unknownVariables}):
+     * vllm-router itself reads some (e.g. {@code VLLM_ROUTER_STAGES}) that are not flags, and a pod's environment
+     * holds variables nobody chose.
      */
-    public void validateKeys(CommandLine.Model.CommandSpec spec) {
-        Set<String> known = knownKeys(spec);
+    public void validateKeys(Set<String> known) {
         for (String key : file.keySet()) {
             if (!known.contains(key) || "config".equals(key)) {
                 throw new ConfigException("unknown setting '" + key + "' in " + filePath
@@ -121,12 +121,11 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
     }
 
     /**
-     * The {@code VLLM_ROUTER_*} variables that name no flag of {@code spec} and are not among the variables
+     * The {@code VLLM_ROUTER_*} variables that name no flag of {@code known} and are not among the variables
      * vllm-router reads for itself: ignored, and worth a warning at start (a typo such as
      * {@code VLLM_ROUTER_POLICIY} would otherwise go unnoticed).
      */
-    public List<String> unknownVariables(CommandLine.Model.CommandSpec spec) {
-        Set<String> known = knownKeys(spec);
+    public List<String> unknownVariables(Set<String> known) {
         return envNames.entrySet().stream()
                 .filter(e -> !known.contains(e.getKey()))
                 .map(Map.Entry::getValue)
@@ -159,36 +158,43 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
         return message;
     }
 
-    private static Set<String> knownKeys(CommandLine.Model.CommandSpec spec) {
-        return spec.options().stream()
-                .flatMap(o -> java.util.Arrays.stream(o.names()))
-                .filter(n -> n.startsWith("--"))
-                .map(n -> n.substring(2))
-                .collect(Collectors.toSet());
-    }
-
     @Override
     public String defaultValue(ArgSpec argSpec) {
         if (!(argSpec instanceof OptionSpec option)) {
             return null;
         }
-        for (String name : option.names()) {
+        String value = lookup(option.names(), option.isMultiValue());
+        if (value != null) {
+            supplied.add(option.longestName());
+        }
+        return value;
+    }
+
+    /**
+     * The value the environment or the file holds for the flag called {@code names} (as picocli is given it: a
+     * list from the environment joined with commas), or {@code null}; records nothing (see {@link #markSupplied}).
+     */
+    public String lookup(String[] names, boolean multiValue) {
+        for (String name : names) {
             if (!name.startsWith("--")) {
                 continue;
             }
             String key = name.substring(2);
             String value = env.get(key);
             if (value != null) {
-                supplied.add(option.longestName());
-                return option.isMultiValue() ? String.join(",", value.trim().split("[\\s,]+")) : value;
+                return multiValue ? String.join(",", value.trim().split("[\\s,]+")) : value;
             }
             value = file.get(key);
             if (value != null) {
-                supplied.add(option.longestName());
                 return value;
             }
         }
         return null;
+    }
+
+    /** Records that the flags {@code longestNames} took their values from here (a parse not made by picocli). */
+    public void markSupplied(Set<String> longestNames) {
+        supplied.addAll(longestNames);
     }
 
     /** Long option names whose value came from the environment or the file (filled while picocli parses). */

@@ -198,6 +198,7 @@ public final class SimWorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        dev.vllmrouter.Main.awaitWarmup();
         if (registerPd != null && !pdRole.equals("P") && !pdRole.equals("D")) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--pd-role: '" + pdRole
                     + "' (expected P or D)");

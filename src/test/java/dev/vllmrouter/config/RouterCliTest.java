@@ -158,7 +158,7 @@ class RouterCliTest {
         assertThat(RouterCli.parse(env).workers()).hasSize(1);
         SettingsSource settings = SettingsSource.create(env, null);
         picocli.CommandLine cmd = new picocli.CommandLine(new RouterCli.Holder());
-        assertThat(settings.unknownVariables(cmd.getCommandSpec()))
+        assertThat(settings.unknownVariables(GivenFlags.of(cmd.parseArgs()).keys()))
                 .as("a typo is reported; vllm-router's own variables and service links are not")
                 .containsExactly("VLLM_ROUTER_POLICIY");
     }
