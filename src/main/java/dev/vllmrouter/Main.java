@@ -42,7 +42,7 @@ public final class Main {
             if (configFile != null) {
                 awaitWarmup(); // the file is read with Helidon's config: not while the warm-up runs Helidon
             }
-            settings = SettingsSource.create(System.getenv(), configFile);
+            settings = SettingsSource.create(System.getenv(), configFile, args);
         } catch (ConfigException e) {
             System.err.println("vllm-router: error: " + e.getMessage());
             return 2;

@@ -148,9 +148,7 @@ class QuickFlagsTest {
             assertSameAsPicocli(new String[0], Map.of(envName, envValue), null);
             Path file = Files.writeString(dir.resolve(key + ".yaml"), key + ": " + yamlValue + "\n");
             assertSameAsPicocli(new String[0], Map.of(), file);
-            SettingsSource both = SettingsSource.create(Map.of(envName, envValue), file);
-            assertThat(QuickFlags.parse(PrefillArgs.normalize(args), both)).as("set twice: %s", name).isNull();
-            assertThat(both.supplied()).isEmpty();
+            assertSameAsPicocli(args, Map.of(envName, envValue), file);
             all.addAll(cli);
             allEnv.put(envName, envValue);
             yaml.append(key).append(": ").append(yamlValue).append('\n');
@@ -158,8 +156,7 @@ class QuickFlagsTest {
         assertSameAsPicocli(all.toArray(String[]::new), Map.of(), null);
         Path file = Files.writeString(dir.resolve("all.yaml"), yaml);
         assertSameAsPicocli(new String[0], allEnv, file);
-        Path some = Files.writeString(dir.resolve("some.yaml"), "policy: random\nworker-urls:\n  - http://a:8000\n");
-        assertSameAsPicocli(new String[] {"--config", some.toString(), "--port", "1"}, Map.of(), null);
+        assertSameAsPicocli(new String[] {"--config", file.toString(), "--port", "1", "--request-log"}, Map.of(), null);
     }
 
     @ParameterizedTest
@@ -176,8 +173,23 @@ class QuickFlagsTest {
         assertThat(settings.supplied()).isEmpty();
     }
 
+    @Test
+    void aFlagOnTheCommandLineTakesNothingFromTheEnvironment() {
+        String[] args = {"--request-log", "--port", "1"};
+        SettingsSource settings = SettingsSource.create(Map.of("VLLM_ROUTER_REQUEST_LOG", "true",
+                "VLLM_ROUTER_PORT", "thirty", "VLLM_ROUTER_POLICY", "random"), null, args);
+        CommandLine cmd = Main.commandLine(settings);
+        cmd.parseArgs(args);
+        RouterOptions picocli = ((RouterCommand) cmd.getCommand()).options;
+        assertThat(picocli.requestLog).as("not turned around by the environment's true").isTrue();
+        assertThat(picocli.port).isEqualTo(1);
+        assertThat(picocli.policy).isEqualTo("random");
+        assertThat(settings.supplied()).containsExactly("--policy");
+        assertSameAsPicocli(args, Map.of("VLLM_ROUTER_REQUEST_LOG", "true", "VLLM_ROUTER_PORT", "thirty"), null);
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"VLLM_ROUTER_PORT=abc", "VLLM_ROUTER_HELP=true", "VLLM_ROUTER_VERSION=true",
+    @ValueSource(strings = {"VLLM_ROUTER_HOST=", "VLLM_ROUTER_HELP=true", "VLLM_ROUTER_VERSION=true",
         "VLLM_ROUTER_REQUEST_LOG=yes", "VLLM_ROUTER_WORKER_URLS=", "VLLM_ROUTER_SELECTOR=app"})
     void leavesToPicocliTheSettingsItWouldReadDifferently(String variable) {
         String[] kv = variable.split("=", 2);
@@ -190,13 +202,13 @@ class QuickFlagsTest {
         String[] args = PrefillArgs.normalize(rawArgs);
         Path configFile = dev.vllmrouter.config.RouterCli.configFile(args, env);
         Path source = file != null ? file : configFile;
-        SettingsSource forPicocli = SettingsSource.create(env, source);
+        SettingsSource forPicocli = SettingsSource.create(env, source, args);
         CommandLine cmd = Main.commandLine(forPicocli);
         CommandLine.ParseResult parsed = cmd.parseArgs(args);
         RouterCommand command = cmd.getCommand();
         Outcome expected = outcome(command.options, GivenFlags.of(parsed), forPicocli);
 
-        SettingsSource forQuick = SettingsSource.create(env, source);
+        SettingsSource forQuick = SettingsSource.create(env, source, args);
         QuickFlags.Parsed quick = QuickFlags.parse(args, forQuick);
         assertThat(quick).as("taken: %s %s %s", String.join(" ", rawArgs), env, file).isNotNull();
         Outcome actual = outcome(quick.options(), quick.flags(), forQuick);

@@ -25,10 +25,9 @@ import java.util.regex.Pattern;
  * {@code --help}, {@code --version}, a subcommand, a positional argument, a short option, an argument file
  * ({@code @file}), {@code --}, an unknown flag, a flag picocli would refuse or read differently (a single-value flag
  * or a list with a variable number of values given twice, a value that begins with {@code -} or holds a quote, a number
- * not in plain decimal, an empty value, {@code --flag=value} for an on/off flag, a flag on the command line that the
- * environment or the file sets too). picocli then parses the whole command line, errors and all. Values not on the
- * command line come from the same {@link SettingsSource} (environment, then file) and are converted as picocli
- * converts them; on any doubt, {@code null} again.
+ * not in plain decimal, an empty value, {@code --flag=value} for an on/off flag). picocli then parses the whole
+ * command line, errors and all. Values not on the command line come from the same {@link SettingsSource}
+ * (environment, then file) and are converted as picocli converts them; on any doubt, {@code null} again.
  *
  * <p>Invariant: for every command line, environment and file it accepts, the fields it fills, the flags it reports as
  * given and the settings it records as supplied equal picocli's ({@code QuickFlagsTest} parses each case both ways).
@@ -118,12 +117,8 @@ public final class QuickFlags {
         Set<String> supplied = new TreeSet<>();
         for (Flag flag : new HashSet<>(FLAGS.values())) {
             List<String> values = given.get(flag);
-            String value = settings.lookup(flag.names, flag.kind == Kind.LIST || flag.kind == Kind.MAP);
-            if (value != null && values != null) {
-                // picocli converts that value too, and an on/off flag then turns it around: its business
-                return null;
-            }
             if (values == null) {
+                String value = settings.lookup(flag.names, flag.kind == Kind.LIST || flag.kind == Kind.MAP);
                 if (value == null) {
                     continue;
                 }

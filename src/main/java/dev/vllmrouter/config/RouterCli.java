@@ -37,7 +37,7 @@ public final class RouterCli {
     /** As {@link #parse}, also returning the warnings the router logs at start ({@link AcceptedFlags}). */
     public static Parsed parseWithWarnings(Map<String, String> env, String... rawArgs) {
         String[] args = PrefillArgs.normalize(rawArgs);
-        SettingsSource settings = SettingsSource.create(env, configFile(args, env));
+        SettingsSource settings = SettingsSource.create(env, configFile(args, env), args);
         // as the vllm-router command: the quick parser when it takes the command line, else picocli
         QuickFlags.Parsed quick = QuickFlags.parse(args, settings);
         RouterOptions options;

@@ -41,6 +41,7 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
     private final Map<String, String> file;
     private final Path filePath;
     private final Set<String> supplied = new TreeSet<>();
+    private final Set<String> onCommandLine = new java.util.HashSet<>();
 
     private SettingsSource(Map<String, String> env, Map<String, String> file, Path filePath) {
         this.env = env;
@@ -53,6 +54,17 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
      * @param configFile  the {@code --config} file or {@code null}
      */
     public static SettingsSource create(Map<String, String> environment, Path configFile) {
+        return create(environment, configFile, new String[0]);
+    }
+
+    /**
+     * As {@link #create(Map, Path)}, for the command line {@code args}: a flag given there takes nothing from the
+     * environment or the file. picocli asks for a default even for the flags it then reads from the command line,
+     * converts it (an unusable value would stop the start though the command line overrides it) and turns an on/off
+     * flag around when its default is true ({@code VLLM_ROUTER_REQUEST_LOG=true} with {@code --request-log} would
+     * turn the request log off).
+     */
+    public static SettingsSource create(Map<String, String> environment, Path configFile, String[] args) {
         Map<String, String> env = new HashMap<>();
         Map<String, String> envNames = new HashMap<>();
         List<String> serviceLinks = new java.util.ArrayList<>();
@@ -69,6 +81,12 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
         });
         Map<String, String> file = configFile == null ? Map.of() : readYaml(configFile);
         SettingsSource s = new SettingsSource(env, file, configFile);
+        for (String arg : args) {
+            if (arg.startsWith("--")) {
+                int eq = arg.indexOf('=');
+                s.onCommandLine.add(eq < 0 ? arg : arg.substring(0, eq));
+            }
+        }
         s.envNames = envNames;
         s.serviceLinks = List.copyOf(new TreeSet<>(serviceLinks));
         s.validationUrlsEnv = environment.get(VALIDATION_URLS_ENV);
@@ -172,9 +190,15 @@ public final class SettingsSource implements CommandLine.IDefaultValueProvider {
 
     /**
      * The value the environment or the file holds for the flag called {@code names} (as picocli is given it: a
-     * list from the environment joined with commas), or {@code null}; records nothing (see {@link #markSupplied}).
+     * list from the environment joined with commas), or {@code null}, also when the flag is on the command line;
+     * records nothing (see {@link #markSupplied}).
      */
     public String lookup(String[] names, boolean multiValue) {
+        for (String name : names) {
+            if (onCommandLine.contains(name)) {
+                return null;
+            }
+        }
         for (String name : names) {
             if (!name.startsWith("--")) {
                 continue;
