@@ -3,7 +3,8 @@
 # scripts/vllm-router with its JVM defaults, plain `java -jar` with the JVM's own defaults, and the container image
 # when IMAGE is set), it measures
 #   - start-up: from starting the process to the first 200 from /liveness (RUNS times; the median is shown, and
-#     the CPU time the process used until then). The worker is already up, so the router's start-up wait for a
+#     the CPU time the process used until then), both from the command and from the start of the process that
+#     answers (the kernel's start time of it). The worker is already up, so the router's start-up wait for a
 #     healthy worker ends at its first probe.
 #   - idle RSS: 5 s after start-up, no request served yet;
 #   - RSS after load: at the end of a bench/run.sh-like load (wrk, 64 connections, DURATION s of non-streamed and
@@ -87,28 +88,35 @@ stop() {
   if [ "$1" = image ]; then $PODMAN stop -t 30 "$CONTAINER" >/dev/null 2>&1 || true; CONTAINER=""
   else kill "$RPID" 2>/dev/null || true; wait "$RPID" 2>/dev/null || true; fi
 }
-# until_live: polls /liveness every 5 ms; prints the milliseconds since STARTED_NS
+# proc_age_ms PID: milliseconds since the process started (the kernel's start time: 10 ms steps)
+proc_age_ms() {
+  local up st
+  up=$(cut -d' ' -f1 /proc/uptime); st=$(sed 's/.*) //' "/proc/$1/stat" | awk '{print $20}')
+  awk -v u="$up" -v s="$st" -v h="$(getconf CLK_TCK)" 'BEGIN {printf "%d", (u - s / h) * 1000}'
+}
+# until_live: polls /liveness every 5 ms; prints the milliseconds since STARTED_NS, then the age of the process
+# RPID at that moment (for the image: from the start of the container's process, without podman's own set-up)
 until_live() {
   for _ in $(seq 1 6000); do
     if curl -sf -o /dev/null "http://127.0.0.1:$ROUTER_PORT/liveness" 2>/dev/null; then
-      echo $(( ($(date +%s%N) - STARTED_NS) / 1000000 )); return 0
+      echo "$(( ($(date +%s%N) - STARTED_NS) / 1000000 )) $(proc_age_ms "$RPID")"; return 0
     fi
     sleep 0.005
   done
   die "the router did not answer /liveness (log: $WORK/router.log)"
 }
 
-declare -A START CPU IDLE AFTER RPS_N RPS_S PER1K LIVE1K OPEN
+declare -A START AGE CPU IDLE AFTER RPS_N RPS_S PER1K LIVE1K OPEN
 TARGETS=(launcher java-jar)
 [ -n "$IMAGE" ] && TARGETS+=(image)
 for target in "${TARGETS[@]}"; do
   say "$target: start-up, $RUNS runs after one warm-up (the launcher's first run writes its class-data archive)"
-  times=""; cpus=""
+  times=""; cpus=""; ages=""
   for i in $(seq 0 "$RUNS"); do
-    start "$target"; t=$(until_live); c=$(cpu_ms "$RPID"); stop "$target"
-    if [ "$i" -gt 0 ]; then times="$times $t"; cpus="$cpus $c"; fi
+    start "$target"; read -r t a < <(until_live); c=$(cpu_ms "$RPID"); stop "$target"
+    if [ "$i" -gt 0 ]; then times="$times $t"; cpus="$cpus $c"; ages="$ages $a"; fi
   done
-  START[$target]=$(echo "$times" | median); CPU[$target]=$(echo "$cpus" | median)
+  START[$target]=$(echo "$times" | median); CPU[$target]=$(echo "$cpus" | median); AGE[$target]=$(echo "$ages" | median)
 
   say "$target: memory"
   start "$target"; until_live >/dev/null; sleep 5
@@ -157,12 +165,14 @@ echo "vllm-router (Java) memory and start-up — $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); JDK: $("$JAVA" -version 2>&1 | head -1); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "start-up: median of $RUNS; load: wrk -t2 -c$CONNECTIONS, ${DURATION}s non-streamed + ${DURATION}s streamed; streams: $STREAMS held open (1 s between events)"
 echo
-printf "| %-9s | %12s | %14s | %12s | %14s | %13s | %12s | %22s | %19s |\n" target "start-up ms" "CPU ms to live" "idle RSS MiB" "RSS after load" "req/s nonstr." "req/s stream" "RSS MiB per 1k streams" "live heap MiB / 1k"
-printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n" "-----------" "--------------" "----------------" "--------------" "----------------" "---------------" "--------------" "------------------------" "---------------------"
+printf "| %-9s | %12s | %14s | %12s | %14s | %13s | %12s | %22s | %19s | %17s |\n" target "start-up ms" "CPU ms to live" "idle RSS MiB" "RSS after load" "req/s nonstr." "req/s stream" "RSS MiB per 1k streams" "live heap MiB / 1k" "from process ms"
+printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n" "-----------" "--------------" "----------------" "--------------" "----------------" "---------------" "--------------" "------------------------" "---------------------" "-------------------"
 for target in "${TARGETS[@]}"; do
-  printf "| %-9s | %12s | %14s | %12s | %14s | %13s | %12s | %22s | %19s |\n" "$target" "${START[$target]}" "${CPU[$target]}" \
+  printf "| %-9s | %12s | %14s | %12s | %14s | %13s | %12s | %22s | %19s | %17s |\n" "$target" "${START[$target]}" "${CPU[$target]}" \
     "${IDLE[$target]}" "${AFTER[$target]}" "${RPS_N[$target]}" "${RPS_S[$target]}" "${PER1K[$target]} (${OPEN[$target]} open)" \
-    "${LIVE1K[$target]}"
+    "${LIVE1K[$target]}" "${AGE[$target]}"
 done
+echo "start-up ms: from the command (for the image: podman run, its own set-up included); from process ms: from the start"
+echo "of the process that answers (the launcher's shell, java, or the container's first process), in 10 ms steps"
 [ -n "$IMAGE" ] && echo "podman run of \`true\` in the image (podman's own share of the image's start-up): ${PODMAN_RUN} ms"
 echo "(logs and raw wrk output: $WORK)"

@@ -9,10 +9,14 @@ say() { echo "[vllm-router] $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 java_major() { # $1 = path to a java binary; prints its feature version or nothing
-  # the JDK's release file when it has one (no JVM start: the launcher's start-up), else ask the JVM
-  local release; release="$(dirname "$(dirname "$1")")/release"
-  local v=""
-  [ -f "$release" ] && v="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$release")"
+  # the JDK's release file when it has one (no JVM start, and read with shell built-ins: the launcher's start-up),
+  # else ask the JVM
+  local release="${1%/bin/java}/release" v="" line
+  if [ -f "$release" ]; then
+    while IFS= read -r line; do
+      case "$line" in JAVA_VERSION=*) v="${line#JAVA_VERSION=\"}"; v="${v%%[!0-9]*}"; break ;; esac
+    done <"$release"
+  fi
   if [ -z "$v" ]; then
     v="$("$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}' | cut -d. -f1)"
   fi
