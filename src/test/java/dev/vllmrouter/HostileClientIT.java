@@ -152,7 +152,9 @@ class HostileClientIT {
                                     .isEqualTo(200);
                         }
                     });
-            await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+            // the metrics listener too: a scrape that still finds no descriptor (a class of its path not yet loaded
+            // from its jar) answers 500, which Scrape refuses; the next one, once the flood is closed, answers
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().untilAsserted(() ->
                     assertThat(Scrape.from(metricsPort).has("vllm_router_client_connections")).isTrue());
             assertThat(router.output()).doesNotContain("terminating now");
         }
