@@ -5,4 +5,11 @@ public final class ConfigException extends RuntimeException {
     public ConfigException(String message) {
         super(message);
     }
+
+    /** Throws a {@code ConfigException} with {@code message} unless {@code ok}. */
+    static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new ConfigException(message);
+        }
+    }
 }
