@@ -15,11 +15,11 @@ import dev.vllmrouter.common.RandomSource;
 import dev.vllmrouter.common.Ticker;
 import dev.vllmrouter.discovery.MoriioFleet;
 import dev.vllmrouter.fault.RetryConfig;
-import dev.vllmrouter.fault.RetryDecision;
 import dev.vllmrouter.metrics.RouterMetrics;
 import dev.vllmrouter.openai.ErrorKind;
 import dev.vllmrouter.openai.OpenAiError;
 import dev.vllmrouter.openai.RouterException;
+import dev.vllmrouter.pd.PrefillLeg.Prefilled;
 import dev.vllmrouter.policy.Attempt;
 import dev.vllmrouter.policy.Decision;
 import dev.vllmrouter.policy.PolicyRuntime;
@@ -31,14 +31,12 @@ import dev.vllmrouter.proxy.Forwarder;
 import dev.vllmrouter.proxy.HeaderRules;
 import dev.vllmrouter.proxy.PromptIdSource;
 import dev.vllmrouter.proxy.ProxyRequest;
-import dev.vllmrouter.proxy.RequestId;
 import dev.vllmrouter.proxy.RequestRoutingKey;
 import dev.vllmrouter.proxy.Sleeper;
 import dev.vllmrouter.tracing.UpstreamSpan;
 import dev.vllmrouter.upstream.Cancellation;
 import dev.vllmrouter.upstream.UpstreamClient;
 import dev.vllmrouter.upstream.UpstreamResponse;
-import dev.vllmrouter.worker.Lease;
 import dev.vllmrouter.worker.Worker;
 
 /**
@@ -76,18 +74,16 @@ public final class PdForwarder {
 
     private final PolicyRuntime prefillPolicy;
     private final PolicyRuntime decodePolicy;
-    private final UpstreamClient client;
-    private final HeaderRules headerRules;
     private final AnswerRelay relay;
     private final Ticker ticker;
     private final RandomSource random;
     private final MooncakeBootstrap mooncake;
     private final MoriioFleet moriio;
     private final long requestTimeoutNanos;
-    private final Duration readTimeout;
     private final boolean decisionHeader;
     private final AttemptLoop attempts;
     private final RouterMetrics metrics;
+    private final PdCalls calls;
     private final PromptIdSource promptIds;
 
     /** @param mooncake the bootstrap registry when the connector is Mooncake, else {@code null} (NIXL/P2P-NCCL) */
@@ -124,15 +120,14 @@ public final class PdForwarder {
         this.attempts = new AttemptLoop(retry, random, sleeper, ticker, Clock.systemUTC(), metrics);
         this.prefillPolicy = prefillPolicy;
         this.decodePolicy = decodePolicy;
-        this.client = client;
-        this.headerRules = headerRules;
         this.relay = relay;
         this.ticker = ticker;
         this.random = random;
         this.mooncake = mooncake;
         this.requestTimeoutNanos = requestTimeout.toNanos();
-        this.readTimeout = readTimeout;
         this.decisionHeader = decisionHeader;
+        this.calls = new PdCalls(prefillPolicy, decodePolicy, client, headerRules, attempts, ticker, random, mooncake,
+                readTimeout, metrics);
     }
 
     /**
@@ -175,7 +170,8 @@ public final class PdForwarder {
 
         // ---- prefill, moved to another prefill worker when one fails; aborted if the client leaves meanwhile
         Cancellation clientLeft = new Cancellation();
-        PrefillLeg prefillLeg = new PrefillLeg(req, key, body, decode.worker(), target, deadline, clientLeft, fleet);
+        PrefillLeg prefillLeg = new PrefillLeg(calls, req, key, body, decode.worker(), target, deadline, clientLeft,
+                fleet);
         AttemptLoop.Outcome<Prefilled> outcome;
         AutoCloseable watch = sink.onHangUp(clientLeft::cancel);
         try {
@@ -242,164 +238,6 @@ public final class PdForwarder {
         }
     }
 
-    /**
-     * A prefill's answer as the decode needs it.
-     *
-     * @param json       the parsed 2xx answer, or {@code null} for any other status
-     * @param bytes      the answer as it came
-     * @param requestId  the {@code X-Request-Id} both legs carry
-     * @param transferId Mooncake's transfer id, or {@code null}
-     */
-    private record Prefilled(JsonNode json, byte[] bytes, String requestId, String transferId) {
-    }
-
-    /** The prefill leg: the client's request cut to one token, with this attempt's request id. */
-    private final class PrefillLeg extends AttemptLoop.PolicyLeg<Prefilled> {
-        private final ProxyRequest req;
-        private final ObjectNode body;
-        private final Worker decode;
-        private final String target;
-        private final long deadline;
-        private final Cancellation clientLeft;
-        private final MoriioFleet.View fleet;
-        private String requestId;
-        private String transferId;
-
-        /** @param fleet the MoRI-IO fleet (READ mode), or {@code null} */
-        PrefillLeg(ProxyRequest req, RoutingKey key, ObjectNode body, Worker decode, String target, long deadline,
-                   Cancellation clientLeft, MoriioFleet.View fleet) {
-            super(prefillPolicy, key, req.facts().model());
-            this.req = req;
-            this.body = body;
-            this.decode = decode;
-            this.target = target;
-            this.deadline = deadline;
-            this.clientLeft = clientLeft;
-            this.fleet = fleet;
-        }
-
-        @Override
-        public String phase() {
-            return "prefill";
-        }
-
-        @Override
-        public UpstreamResponse send(Worker pw, UpstreamSpan trace) {
-            requestId = PdRequestId.of(pw, decode, random);
-            ObjectNode params;
-            if (fleet != null) {
-                transferId = PdRequestId.moriioTransferId(random);
-                MoriioFleet.Engine d = fleet.engine(decode.hostPort());
-                params = PdRequests.moriioPrefillParams(transferId, d.tpSize(), d.dpSize(),
-                        Math.max(0, decode.dpRank()));
-            } else if (mooncake != null) {
-                transferId = PdRequestId.transferId(random);
-                params = PdRequests.mooncakePrefillParams(transferId);
-            } else {
-                transferId = null;
-                params = PdRequests.nixlPrefillParams();
-            }
-            byte[] bytes = bytes(PdRequests.prefill(body, req.rawPath(), params));
-            String id = requestId;
-            return client.send(pw.id(), "POST", pw.baseUrl(), target,
-                    h -> headerRules.toWorker(req.headers(), RequestId.of(id), pw.dpRank(), "application/json",
-                            trace, h), bytes, timeout(deadline), clientLeft);
-        }
-
-        @Override
-        public Prefilled read(Worker pw, UpstreamResponse up) throws IOException {
-            byte[] answer = up.body().readAllBytes();
-            JsonNode json = null;
-            if (up.status() / 100 == 2) {
-                try {
-                    json = JSON.readTree(answer);
-                } catch (IOException e) {
-                    throw new IOException("prefill answer is not JSON", e);
-                }
-            }
-            return new Prefilled(json, answer, requestId, transferId);
-        }
-
-        @Override
-        public void outcome(Worker pw, int status) {
-            metrics.pdPrefill(pw.id(), status / 100 == 2
-                    || (status / 100 == 4 && !RetryDecision.isRetryableStatus(status)));
-        }
-    }
-
-    /**
-     * The decode leg: the client's own request plus the prefill's {@code kv_transfer_params}. Its first worker is
-     * the one the request id names; under P2P-NCCL it is the only one (the prefill pushed the KV cache there), called
-     * whatever its circuit says.
-     */
-    private final class DecodeLeg extends AttemptLoop.PolicyLeg<Void> {
-        private final ProxyRequest req;
-        private final byte[] bytes;
-        private final int prefillRank;
-        private final String requestId;
-        private final String target;
-        private final long deadline;
-        private final boolean pinned;
-        private final Cancellation stop;
-        private Decision first;
-
-        /**
-         * @param pinned the first worker is the only one (P2P-NCCL, MoRI-IO WRITE)
-         * @param stop   aborts the call until its head is in
-         */
-        DecodeLeg(ProxyRequest req, RoutingKey key, Decision first, byte[] bytes, int prefillRank, String requestId,
-                  String target, long deadline, boolean pinned, Cancellation stop) {
-            super(decodePolicy, key, req.facts().model());
-            this.req = req;
-            this.first = first;
-            this.bytes = bytes;
-            this.prefillRank = prefillRank;
-            this.requestId = requestId;
-            this.target = target;
-            this.deadline = deadline;
-            this.pinned = pinned;
-            this.stop = stop;
-        }
-
-        @Override
-        public String phase() {
-            return "decode";
-        }
-
-        @Override
-        public Decision pick(Attempt attempt) {
-            Decision d = first;
-            if (d != null) {
-                first = null;
-                return d;
-            }
-            return pinned ? null : super.pick(attempt);
-        }
-
-        @Override
-        public boolean untriedLeft(Attempt next) {
-            return !pinned && super.untriedLeft(next);
-        }
-
-        @Override
-        public Lease lease(Worker dw) {
-            return pinned ? dw.acquire() : dw.tryAcquire();
-        }
-
-        @Override
-        public UpstreamResponse send(Worker dw, UpstreamSpan trace) {
-            int rank = dw.dpRank() >= 0 ? dw.dpRank() : prefillRank;
-            return client.send(dw.id(), "POST", dw.baseUrl(), target,
-                    h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), rank, "application/json",
-                            trace, h), bytes, timeout(deadline), stop);
-        }
-
-        @Override
-        public void outcome(Worker dw, int status) {
-            metrics.pdDecode(dw.id(), status);
-        }
-    }
-
     private void decode(ProxyRequest req, ClientSink sink, RoutingKey key, ObjectNode body, Decision decode,
                         Attempt decodeAttempt, Decision prefill, Prefilled prefilled, String target, long deadline,
                         MoriioFleet.View fleet) {
@@ -421,7 +259,7 @@ public final class PdForwarder {
         boolean merge = LogprobsMerge.wanted(body);
         // P2P-NCCL: the prefill pushed the KV cache to the decode worker the request id names
         boolean pinned = fleet == null && decode.worker().zmqAddress() != null;
-        DecodeLeg leg = new DecodeLeg(req, key, decode, bytes(PdRequests.decode(body, kv)), pw.dpRank(),
+        DecodeLeg leg = new DecodeLeg(calls, req, key, decode, PdCalls.bytes(PdRequests.decode(body, kv)), pw.dpRank(),
                 prefilled.requestId(), target, deadline, pinned, NEVER);
         switch (attempts.run(leg, decodeAttempt, deadline, sink, req.route(), NEVER)) {
             case AttemptLoop.Answer<Void> a -> relayDecode(req, sink, a, prefill, merge ? prefilled.json() : null,
@@ -467,9 +305,9 @@ public final class PdForwarder {
         String transferId = PdRequestId.moriioTransferId(random);
         MoriioFleet.Engine pe = fleet.engine(pw.hostPort());
         MoriioFleet.Engine de = fleet.engine(dw.hostPort());
-        byte[] prefillBytes = bytes(PdRequests.prefill(body, req.rawPath(),
+        byte[] prefillBytes = PdCalls.bytes(PdRequests.prefill(body, req.rawPath(),
                 PdRequests.moriioPrefillParams(transferId, de.tpSize(), de.dpSize(), Math.max(0, dw.dpRank()))));
-        byte[] decodeBytes = bytes(PdRequests.decode(body,
+        byte[] decodeBytes = PdCalls.bytes(PdRequests.decode(body,
                 PdRequests.moriioWriteDecodeParams(transferId, pe.tpSize(), pe.dpSize(), Math.max(0, pw.dpRank()))));
 
         // the decode's response once its head is in, or ABORTED once a failed prefill claimed it first
@@ -479,7 +317,8 @@ public final class PdForwarder {
         UpstreamSpan prefillSpan = sink.attempt(pw, 1, "prefill"); // here: the client sink is not thread-safe
         Decision p = prefill;
         Thread.ofVirtual().name("pd-prefill-" + req.requestId().value()).start(() -> {
-            String failure = writePrefill(req, p, requestId, prefillBytes, target, deadline, prefillSpan);
+            String failure = WritePrefill.run(calls, req, p, requestId, prefillBytes, target, deadline,
+                    prefillSpan);
             if (failure == null) {
                 return;
             }
@@ -491,7 +330,8 @@ public final class PdForwarder {
                 decodeStop.cancel();
             }
         });
-        DecodeLeg leg = new DecodeLeg(req, key, decode, decodeBytes, pw.dpRank(), requestId, target, deadline, true,
+        DecodeLeg leg = new DecodeLeg(calls, req, key, decode, decodeBytes, pw.dpRank(), requestId, target, deadline,
+                true,
                 decodeStop);
         switch (attempts.run(leg, decodeAttempt, deadline, sink, req.route(), decodeStop)) {
             case AttemptLoop.Answer<Void> a -> {
@@ -518,109 +358,6 @@ public final class PdForwarder {
     }
 
     private static final Object ABORTED = new Object();
-
-    /** The WRITE prefill, one attempt on its worker; returns why it failed, or {@code null}. */
-    private String writePrefill(ProxyRequest req, Decision prefill, String requestId, byte[] bytes, String target,
-                                long deadline, UpstreamSpan span) {
-        Worker pw = prefill.worker();
-        AttemptLoop.Leg<Integer> leg = new AttemptLoop.Leg<>() {
-            private boolean picked;
-
-            @Override
-            public String phase() {
-                return "prefill";
-            }
-
-            @Override
-            public String policyName() {
-                return prefillPolicy.policy().name();
-            }
-
-            @Override
-            public Decision pick(Attempt attempt) {
-                if (picked) {
-                    return null;
-                }
-                picked = true;
-                return prefill;
-            }
-
-            @Override
-            public boolean untriedLeft(Attempt next) {
-                return false;
-            }
-
-            @Override
-            public UpstreamResponse send(Worker worker, UpstreamSpan trace) {
-                return client.send(pw.id(), "POST", pw.baseUrl(), target,
-                        h -> headerRules.toWorker(req.headers(), RequestId.of(requestId), pw.dpRank(),
-                                "application/json", trace, h), bytes, timeout(deadline));
-            }
-
-            @Override
-            public Integer read(Worker worker, UpstreamResponse up) throws IOException {
-                up.body().readAllBytes();
-                return up.status();
-            }
-
-            @Override
-            public void outcome(Worker worker, int status) {
-                metrics.pdPrefill(worker.id(), status / 100 == 2
-                        || (status / 100 == 4 && !RetryDecision.isRetryableStatus(status)));
-            }
-        };
-        try {
-            return switch (attempts.run(leg, Attempt.first(), deadline, new SpanSink(span), req.route(), NEVER)) {
-                case AttemptLoop.Answer<Integer> a -> {
-                    try (a) {
-                        a.lease().status(a.status());
-                    } finally {
-                        a.trace().end(a.status());
-                    }
-                    boolean clientError = a.status() / 100 == 4 && !RetryDecision.isRetryableStatus(a.status());
-                    yield a.status() / 100 == 2 || clientError ? null : "status " + a.status() + " from " + pw.id();
-                }
-                case AttemptLoop.Failed<Integer> f -> f.cause().getMessage();
-                case AttemptLoop.NoWorker<Integer> n -> "no prefill worker";
-                case AttemptLoop.Abandoned<Integer> n -> "abandoned";
-            };
-        } catch (RuntimeException e) {
-            return e.toString();
-        }
-    }
-
-    /** The client side of a background prefill: only its (already created) trace span. */
-    private record SpanSink(UpstreamSpan span) implements ClientSink {
-        @Override
-        public UpstreamSpan attempt(Worker worker, int attempt, String phase) {
-            return span;
-        }
-
-        @Override
-        public void status(int status) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void header(String name, String value) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void send(byte[] body) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public java.io.OutputStream stream() {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public boolean committed() {
-            return false;
-        }
-    }
 
     /**
      * Relays a decode answer to the client: with the prompt's logprobs merged in when {@code mergeFrom} is set, and,
@@ -674,10 +411,6 @@ public final class PdForwarder {
     }
 
 
-    private Duration timeout(long deadline) {
-        long remaining = Math.max(1_000_000L, deadline - ticker.nanos());
-        return remaining < readTimeout.toNanos() ? Duration.ofNanos(remaining) : readTimeout;
-    }
 
     private static ObjectNode parseObject(byte[] body) {
         try {
@@ -691,11 +424,4 @@ public final class PdForwarder {
         throw new RouterException(ErrorKind.BAD_REQUEST, "Prefill/decode needs a JSON object body");
     }
 
-    private static byte[] bytes(JsonNode node) {
-        try {
-            return JSON.writeValueAsBytes(node);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }
