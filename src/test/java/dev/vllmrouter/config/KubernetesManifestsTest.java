@@ -19,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The manifests in docs/kubernetes stay loadable: every file is valid YAML, every router config a ConfigMap carries is
- * one the router accepts (a misspelt key stops a pod at start), and the HA overlay has what docs/kubernetes/README.md
- * says it has.
+ * one the router accepts (a misspelt key stops a pod at start) and one its quick start-up parser takes, and the HA
+ * overlay has what docs/kubernetes/README.md says it has.
  */
 class KubernetesManifestsTest {
     private static final Path DOCS = Path.of("docs", "kubernetes");
@@ -61,6 +61,10 @@ class KubernetesManifestsTest {
                         "tokenizer-path: " + tokenizer));
                 RouterConfig parsed = RouterCli.parse(Map.of(), "--config", copy.toString());
                 assertThat(parsed.port()).as(file.toString()).isEqualTo(30000);
+                // and a pod's start takes the quick path (QuickFlags), not picocli's model of the flags
+                String[] args = {"--config", copy.toString()};
+                assertThat(QuickFlags.parse(args, SettingsSource.create(Map.of(), copy, args)))
+                        .as("the quick flag parser takes %s", file).isNotNull();
             }
         }
         assertThat(configs).as("ConfigMaps found").isGreaterThanOrEqualTo(3);
