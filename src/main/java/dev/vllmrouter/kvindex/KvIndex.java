@@ -7,8 +7,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 
 import dev.vllmrouter.common.Ticker;
@@ -72,11 +70,8 @@ public final class KvIndex {
 
     private final Ticker ticker;
     private final int maxBlocks;
-    private final int maxSpeculative;
     private final ConcurrentHashMap<Long, Holders> holders = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<Long, Speculation> speculation = new ConcurrentHashMap<>();
-    private final AtomicInteger speculativeCount = new AtomicInteger();
-    private final LongAdder speculationDropped = new LongAdder();
+    private final Speculations speculation;
     /** Source number to its id; {@code null} once removed (numbers are never reused). */
     private volatile String[] names = new String[0];
 
@@ -94,7 +89,7 @@ public final class KvIndex {
         }
         this.ticker = ticker;
         this.maxBlocks = maxBlocks;
-        this.maxSpeculative = Math.max(1, maxBlocks / 4);
+        this.speculation = new Speculations(Math.max(1, maxBlocks / 4));
     }
 
     // ---------------------------------------------------------------- reads
@@ -223,12 +218,12 @@ public final class KvIndex {
 
     public Stats stats() {
         long t = total;
-        return new Stats(t, maxBlocks, evictions, speculativeCount.get(), t * BYTES_PER_BLOCK);
+        return new Stats(t, maxBlocks, evictions, speculation.count(), t * BYTES_PER_BLOCK);
     }
 
     /** Speculative entries refused because the speculative bound was reached. */
     public long speculationDropped() {
-        return speculationDropped.sum();
+        return speculation.dropped();
     }
 
     // ---------------------------------------------------------------- writes
@@ -390,41 +385,12 @@ public final class KvIndex {
         if (number < 0) {
             return;
         }
-        long expiry = ticker.nanos() + ttl.toNanos();
-        for (int b = Math.max(0, from); b < keys.length; b++) {
-            long key = keys[b];
-            Speculation[] created = new Speculation[1];
-            speculation.compute(key, (k, old) -> {
-                if (old == null) {
-                    if (speculativeCount.get() >= maxSpeculative) {
-                        speculationDropped.increment();
-                        return null;
-                    }
-                    created[0] = Speculation.of(number, expiry);
-                    return created[0];
-                }
-                return old.with(number, expiry);
-            });
-            if (created[0] != null) {
-                speculativeCount.incrementAndGet();
-            }
-        }
+        speculation.add(number, keys, from, ticker.nanos() + ttl.toNanos());
     }
 
     /** Drops expired speculative entries (the reads already ignore them); call now and then. */
     public void expireSpeculation() {
-        long now = ticker.nanos();
-        for (Iterator<Map.Entry<Long, Speculation>> it = speculation.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<Long, Speculation> e = it.next();
-            Speculation kept = e.getValue().live(now);
-            if (kept == null) {
-                if (speculation.remove(e.getKey(), e.getValue())) {
-                    speculativeCount.decrementAndGet();
-                }
-            } else if (kept != e.getValue()) {
-                speculation.replace(e.getKey(), e.getValue(), kept);
-            }
-        }
+        speculation.expire(ticker.nanos());
     }
 
     private int numberOf(String id) {
