@@ -126,6 +126,18 @@ class RouterProcessIT {
     }
 
     @Test
+    void aBadValueOnTheQuickPathStopsTheStartWithStatus2AndNamesTheFlag() throws Exception {
+        // a plain command line (QuickFlags, not picocli) whose value the configuration refuses; the environment's
+        // port is not even read, since the command line gives one
+        try (RouterProcess router = RouterProcess.start(Map.of("VLLM_ROUTER_PORT", "thirty"), "--port", "0",
+                "--worker-urls", "http://127.0.0.1:9", "--policy", "nope")) {
+            assertThat(router.awaitExit()).isEqualTo(2);
+            assertThat(router.output()).contains("vllm-router: error: --policy: 'nope'")
+                    .doesNotContain("thirty").doesNotContain("listening on");
+        }
+    }
+
+    @Test
     void anUnknownFlagAfterWorkerUrlsIsNamed() throws Exception {
         try (RouterProcess router = RouterProcess.start(Map.of(), "--worker-urls", "http://127.0.0.1:9",
                 "--max-batch-size", "8")) {
